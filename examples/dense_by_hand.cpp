@@ -1,26 +1,31 @@
 // qkern_demo: one output of a quantized Dense layer, derived step by step, under TFLite's
 // double rounding and single rounding. docs/arithmetic.md walks through the same numbers.
 #include <cstdio>
+#include <string>
 
 #include "dense_example.hpp"
+
+namespace {
+std::string shortest(double v) { return qkern_examples::shortest_decimal(v); }
+}  // namespace
 
 int main() {
   const qkern_examples::dense_walkthrough w = qkern_examples::walk_dense();
   const auto& p = w.p;
   std::printf("A quantized Dense output, by hand (real = scale * (q - zero_point))\n\n");
   std::printf("1. Parameters (from a real int8 TFLite model)\n");
-  std::printf("   input  scale %.17g  zero point %d\n", double(p.input_scale), int(p.input_zero_point));
-  std::printf("   weight scale %.17g  zero point %d\n", double(p.weight_scale), int(p.weight_zero_point));
-  std::printf("   bias   scale %.17g  (= input scale * weight scale)\n", double(p.bias_scale));
-  std::printf("   output scale %.17g  zero point %d\n\n", double(p.output_scale), int(p.output_zero_point));
+  std::printf("   input  scale %s  zero point %d\n", shortest(p.input_scale).c_str(), int(p.input_zero_point));
+  std::printf("   weight scale %s  zero point %d\n", shortest(p.weight_scale).c_str(), int(p.weight_zero_point));
+  std::printf("   bias   scale %s  (= input scale * weight scale)\n", shortest(p.bias_scale).c_str());
+  std::printf("   output scale %s  zero point %d\n\n", shortest(p.output_scale).c_str(), int(p.output_zero_point));
 
   std::printf("2. Effective scale = input_scale * weight_scale / output_scale (in double)\n");
-  std::printf("   = %.17g\n", w.effective_scale);
-  std::printf("   frexp: %.17g * 2^%d\n", w.frexp_mantissa, w.frexp_exponent);
+  std::printf("   = %s\n", shortest(w.effective_scale).c_str());
+  std::printf("   frexp: %s * 2^%d\n", shortest(w.frexp_mantissa).c_str(), w.frexp_exponent);
   std::printf("   Q31 multiplier = round(mantissa * 2^31) = %d, shift = %d\n", int(w.multiplier.multiplier),
               w.multiplier.shift);
-  std::printf("   check: %d * 2^%d / 2^31 = %.17g\n\n", int(w.multiplier.multiplier), w.multiplier.shift,
-              w.multiplier.real_value());
+  std::printf("   check: %d * 2^%d / 2^31 = %s\n\n", int(w.multiplier.multiplier), w.multiplier.shift,
+              shortest(w.multiplier.real_value()).c_str());
 
   std::printf("3. Accumulate in int32: sum (input - input_zero_point) * weight, + bias\n");
   for (int i = 0; i < 4; ++i) {
@@ -50,7 +55,7 @@ int main() {
   std::printf("6. Usual mistakes\n");
   std::printf("   adding the input zero point instead of subtracting it: accumulator %d, output %d\n",
               int(w.wrong_sign_accumulator), int(w.wrong_sign_output));
-  std::printf("   taking the bias scale for the output scale: multiplier %.17g, output %d (saturated)\n",
-              w.bias_as_output_scale, int(w.bias_as_output_output));
+  std::printf("   taking the bias scale for the output scale: multiplier %s, output %d (saturated)\n",
+              shortest(w.bias_as_output_scale).c_str(), int(w.bias_as_output_output));
   return 0;
 }

@@ -6,10 +6,24 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
 
 #include "qkern/core/core.hpp"
 
 namespace qkern_examples {
+
+// The shortest decimal that reads back as the same double: how a model's scales are usually
+// printed (0.003921568859368563 rather than 0.0039215688593685627).
+inline std::string shortest_decimal(double v) {
+  char buf[40];
+  for (int precision = 1; precision <= 17; ++precision) {
+    std::snprintf(buf, sizeof buf, "%.*g", precision, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
+  return buf;
+}
 
 struct dense_parameters {
   float input_scale = 0.003921568859368563f;  // 1/255: an image in [0, 1]

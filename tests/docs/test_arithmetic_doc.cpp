@@ -4,7 +4,6 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
-#include <cstdio>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -14,11 +13,7 @@
 
 namespace {
 
-std::string g17(double v) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
+std::string g17(double v) { return qkern_examples::shortest_decimal(v); }
 
 std::map<std::string, std::string> computed_numbers() {
   const auto w = qkern_examples::walk_dense();
@@ -95,6 +90,7 @@ TEST_CASE("docs/arithmetic.md: every number in its checked blocks is what qkern 
   const auto documented = documented_numbers(std::string(QKERN_DOCS_DIR) + "/arithmetic.md");
   std::ostringstream expected_block;
   for (const auto& [name, value] : computed) expected_block << name << " = " << value << "\n";
+  INFO("computed values:\n" << expected_block.str());
   for (const auto& [name, value] : documented) {
     const auto it = computed.find(name);
     CHECK_MESSAGE(it != computed.end(), "the doc shows an unchecked number: " << name);
@@ -103,7 +99,6 @@ TEST_CASE("docs/arithmetic.md: every number in its checked blocks is what qkern 
   for (const auto& [name, value] : computed) {
     CHECK_MESSAGE(documented.count(name) == 1, "the doc does not show " << name << " = " << value);
   }
-  INFO("computed values:\n" << expected_block.str());
 }
 
 TEST_CASE("the worked Dense example agrees with float arithmetic") {
