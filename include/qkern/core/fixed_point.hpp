@@ -22,8 +22,11 @@ constexpr std::int32_t saturating_rounding_doubling_high_mul(std::int32_t a, std
   return static_cast<std::int32_t>((product + nudge) / (std::int64_t{1} << 31));
 }
 
-// Q15 form, used by int16 activations: round(a * b / 2^15), ties toward +infinity.
-constexpr std::int16_t saturating_rounding_doubling_high_mul(std::int16_t a, std::int16_t b) noexcept {
+// Q15 form, used by int16 activations: round(a * b / 2^15), ties toward +infinity. A template
+// taking exactly int16_t, so that plain int arguments always pick the Q31 form (on targets where
+// int32_t is long, two non-template overloads would make (int, int) ambiguous).
+template <class T, std::enable_if_t<std::is_same<T, std::int16_t>::value, int> = 0>
+constexpr std::int16_t saturating_rounding_doubling_high_mul(T a, T b) noexcept {
   if (a == b && a == std::numeric_limits<std::int16_t>::min()) {
     return std::numeric_limits<std::int16_t>::max();
   }

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 
 #include "qkern/core/fixed_point.hpp"
 #include "qkern/core/multiplier.hpp"
@@ -42,16 +43,22 @@ struct double_rounding {
     return detail::quantize_multiplier_q31(real, std::numeric_limits<int>::max());
   }
 
-  // TFLite requires x * 2^max(shift, 0) to fit in int32 (it is UB otherwise); here the left
-  // shift saturates instead, so out-of-contract inputs give a defined answer.
-  static constexpr std::int32_t multiply(std::int32_t x, quantized_multiplier m) noexcept {
-    const int left_shift = m.shift > 0 ? m.shift : 0;
-    const int right_shift = m.shift > 0 ? 0 : -m.shift;
-    return rounding_divide_by_pot(
-        saturating_rounding_doubling_high_mul(saturating_left_shift(x, left_shift), m.multiplier), right_shift);
-  }
-  static constexpr std::int32_t multiply(std::int64_t x, quantized_multiplier m) noexcept {
-    return detail::multiply_int64_by_reduced_multiplier(x, m);
+  // multiply(acc, m): an int32 (or narrower) accumulator takes the int32 path, an int64 one the
+  // int64 path. TFLite requires x * 2^max(shift, 0) to fit in int32 (it is UB otherwise); here
+  // the left shift saturates instead, so out-of-contract inputs give a defined answer.
+  template <class Accumulator>
+  static constexpr std::int32_t multiply(Accumulator x, quantized_multiplier m) noexcept {
+    static_assert(std::is_integral<Accumulator>::value && std::is_signed<Accumulator>::value,
+                  "accumulators are signed integers");
+    if constexpr (sizeof(Accumulator) > sizeof(std::int32_t)) {
+      return detail::multiply_int64_by_reduced_multiplier(x, m);
+    } else {
+      const int left_shift = m.shift > 0 ? m.shift : 0;
+      const int right_shift = m.shift > 0 ? 0 : -m.shift;
+      return rounding_divide_by_pot(
+          saturating_rounding_doubling_high_mul(saturating_left_shift(std::int32_t{x}, left_shift), m.multiplier),
+          right_shift);
+    }
   }
   static constexpr std::int32_t multiply_smaller_than_one_exp(std::int32_t x, quantized_multiplier m) noexcept {
     return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(x, m.multiplier), -m.shift);
@@ -68,15 +75,21 @@ struct single_rounding {
     return detail::quantize_multiplier_q31(real, 30);
   }
 
-  // Precondition: shift in [-31, 30] (what quantize produces). A result outside int32
-  // (TFLite only DCHECKs it) saturates.
-  static constexpr std::int32_t multiply(std::int32_t x, quantized_multiplier m) noexcept {
-    const int total_shift = 31 - m.shift;
-    const std::int64_t rounded = static_cast<std::int64_t>(x) * m.multiplier + (std::int64_t{1} << (total_shift - 1));
-    return saturating_cast<std::int32_t>(rounded >> total_shift);
-  }
-  static constexpr std::int32_t multiply(std::int64_t x, quantized_multiplier m) noexcept {
-    return detail::multiply_int64_by_reduced_multiplier(x, m);
+  // As double_rounding::multiply, the accumulator's width picks the path. Precondition: shift
+  // in [-31, 30] (what quantize produces). A result outside int32 (TFLite only DCHECKs it)
+  // saturates.
+  template <class Accumulator>
+  static constexpr std::int32_t multiply(Accumulator x, quantized_multiplier m) noexcept {
+    static_assert(std::is_integral<Accumulator>::value && std::is_signed<Accumulator>::value,
+                  "accumulators are signed integers");
+    if constexpr (sizeof(Accumulator) > sizeof(std::int32_t)) {
+      return detail::multiply_int64_by_reduced_multiplier(x, m);
+    } else {
+      const int total_shift = 31 - m.shift;
+      const std::int64_t rounded =
+          static_cast<std::int64_t>(x) * m.multiplier + (std::int64_t{1} << (total_shift - 1));
+      return saturating_cast<std::int32_t>(rounded >> total_shift);
+    }
   }
   static constexpr std::int32_t multiply_smaller_than_one_exp(std::int32_t x, quantized_multiplier m) noexcept {
     return multiply(x, m);
