@@ -99,6 +99,7 @@ TEST_CASE("quantize_multiplier edge cases") {
     CHECK(qkern::quantize_multiplier_smaller_than_one(0.25).value() == quantized_multiplier{1 << 30, -1});
     CHECK_FALSE(qkern::quantize_multiplier_smaller_than_one(1.0).ok());
     CHECK_FALSE(qkern::quantize_multiplier_smaller_than_one(0.0).ok());
+    CHECK_FALSE(qkern::quantize_multiplier_smaller_than_one(1.0 - std::ldexp(1.0, -34)).ok());  // rounds up to 1
     CHECK(qkern::quantize_multiplier_greater_than_one(3.0).value() == quantized_multiplier{3 << 29, 2});
     CHECK_FALSE(qkern::quantize_multiplier_greater_than_one(1.0).ok());
     CHECK_FALSE(qkern::quantize_multiplier_greater_than_one(std::numeric_limits<double>::infinity()).ok());

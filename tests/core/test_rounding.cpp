@@ -20,7 +20,7 @@ using qkern_test::q31_multiplier;
 namespace {
 
 // floor(numerator / 2^k) + [remainder >= 2^(k-1)]: the value rounded half toward +infinity.
-std::int64_t round_half_up_divide_by_pot(__int128 numerator, int k) {
+__int128 round_half_up_divide_by_pot(__int128 numerator, int k) {
   const __int128 divisor = static_cast<__int128>(1) << k;
   __int128 quotient = numerator / divisor;
   __int128 remainder = numerator - quotient * divisor;
@@ -28,7 +28,7 @@ std::int64_t round_half_up_divide_by_pot(__int128 numerator, int k) {
     quotient -= 1;
     remainder += divisor;
   }
-  return static_cast<std::int64_t>(quotient + (2 * remainder >= divisor ? 1 : 0));
+  return quotient + (2 * remainder >= divisor ? 1 : 0);
 }
 
 std::int32_t gemmlowp_double_rounding(std::int32_t x, std::int32_t m, int shift) {
@@ -70,7 +70,8 @@ TEST_CASE("single_rounding::multiply rounds x*m/2^(31-shift) once, half up") {
     const int shift = *rc::gen::inRange(-31, 31);
     const std::int32_t x = in_contract_input(shift);
     const quantized_multiplier m{*q31_multiplier(), shift};
-    const std::int64_t expected = round_half_up_divide_by_pot(static_cast<__int128>(x) * m.multiplier, 31 - shift);
+    const auto expected = static_cast<std::int64_t>(
+        round_half_up_divide_by_pot(static_cast<__int128>(x) * m.multiplier, 31 - shift));
     RC_PRE(expected >= std::numeric_limits<std::int32_t>::min() && expected <= std::numeric_limits<std::int32_t>::max());
     RC_ASSERT(single_rounding::multiply(x, m) == expected);
   });
@@ -79,7 +80,7 @@ TEST_CASE("single_rounding::multiply rounds x*m/2^(31-shift) once, half up") {
     const std::int32_t x = *any_int32();
     const quantized_multiplier m{*q31_multiplier(), shift};
     RC_ASSERT(single_rounding::multiply_smaller_than_one_exp(x, m) ==
-              round_half_up_divide_by_pot(static_cast<__int128>(x) * m.multiplier, 31 - shift));
+              static_cast<std::int64_t>(round_half_up_divide_by_pot(static_cast<__int128>(x) * m.multiplier, 31 - shift)));
   });
 }
 
@@ -105,18 +106,31 @@ TEST_CASE("int64 accumulator: 16-bit reduced multiplier and one round-half-up sh
     const int shift = *rc::gen::inRange(-31, 8);
     const quantized_multiplier m{*q31_multiplier(), shift};
     const std::int64_t reduced = m.multiplier >= 0x7FFF0000 ? 0x7FFF : (std::int64_t{m.multiplier} + 32768) / 65536;
-    const std::int64_t expected = round_half_up_divide_by_pot(static_cast<__int128>(x) * reduced, 15 - shift);
+    const auto expected = static_cast<std::int64_t>(round_half_up_divide_by_pot(static_cast<__int128>(x) * reduced, 15 - shift));
     RC_PRE(expected >= std::numeric_limits<std::int32_t>::min() && expected <= std::numeric_limits<std::int32_t>::max());
     RC_ASSERT(double_rounding::multiply(x, m) == expected);
     RC_ASSERT(single_rounding::multiply(x, m) == expected);
   });
 }
 
-TEST_CASE("out-of-contract inputs are defined, not UB") {
-  // TFLite leaves x * 2^shift overflow undefined; qkern saturates the left shift.
-  const quantized_multiplier m{1 << 30, 4};
-  CHECK(double_rounding::multiply(std::numeric_limits<std::int32_t>::max(), m) ==
-        qkern::saturating_rounding_doubling_high_mul(std::numeric_limits<std::int32_t>::max(), 1 << 30));
-  CHECK(double_rounding::multiply(1, quantized_multiplier{1 << 30, 41}) ==
-        qkern::saturating_rounding_doubling_high_mul(std::numeric_limits<std::int32_t>::max(), 1 << 30));
+TEST_CASE("out-of-contract inputs saturate the exact result, not UB") {
+  // TFLite leaves x * 2^shift overflow undefined; qkern rounds the exact product and saturates.
+  constexpr std::int32_t max = std::numeric_limits<std::int32_t>::max();
+  constexpr std::int32_t min = std::numeric_limits<std::int32_t>::min();
+  QKERN_PROPERTY("positive shifts: round(x * m * 2^shift / 2^31), half up, clamped to int32", [] {
+    const int shift = *rc::gen::inRange(1, 45);
+    const std::int32_t x = *any_int32();
+    const quantized_multiplier m{*q31_multiplier(), shift};
+    const __int128 exact = static_cast<__int128>(x) * m.multiplier * (static_cast<__int128>(1) << shift);
+    const __int128 rounded = round_half_up_divide_by_pot(exact, 31);
+    const std::int64_t expected = rounded > max ? max : (rounded < min ? min : static_cast<std::int64_t>(rounded));
+    RC_ASSERT(double_rounding::multiply(x, m) == expected);
+  });
+  CHECK(double_rounding::multiply(max, quantized_multiplier{1 << 30, 4}) == max);
+  CHECK(double_rounding::multiply(min, quantized_multiplier{1 << 30, 4}) == min);
+  CHECK(double_rounding::multiply(1, quantized_multiplier{1 << 30, 41}) == max);
+  CHECK(double_rounding::multiply(-1, quantized_multiplier{1 << 30, 41}) == min);
+  CHECK(double_rounding::multiply(0, quantized_multiplier{1 << 30, 41}) == 0);
+  // 2^31 * 0.5 = 2^30: the pre-shifted value overflows int32 but the result does not.
+  CHECK(double_rounding::multiply(1 << 30, quantized_multiplier{1 << 30, 1}) == 1 << 30);
 }

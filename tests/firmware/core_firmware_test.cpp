@@ -112,23 +112,26 @@ int32_t clamp_to_int32(int64_t v) {
 
 // ---- Oracles ----
 
-// TFLite's double-rounding product written with gemmlowp. TFLite's x * 2^left is UB when it
-// overflows; qkern saturates there, so the oracle clamps the exact (int64) product.
-int32_t double_rounding_oracle(int32_t x, quantized_multiplier m) {
-  const int left = m.shift > 0 ? m.shift : 0;
-  const int right = m.shift > 0 ? 0 : -m.shift;
-  const int32_t scaled = clamp_to_int32(static_cast<int64_t>(x) * (int64_t{1} << left));
-  return gemmlowp::RoundingDivideByPOT(gemmlowp::SaturatingRoundingDoublingHighMul(scaled, m.multiplier), right);
-}
-
-// round(x * m * 2^shift / 2^31) with ties toward +infinity, from the floor quotient and the
-// remainder rather than from an added half.
+// round(x * m * 2^shift / 2^31) with ties toward +infinity, clamped to int32, from the floor
+// quotient and the remainder rather than from an added half.
 int32_t single_rounding_oracle(int32_t x, quantized_multiplier m) {
   const int k = 31 - m.shift;
   const int64_t product = static_cast<int64_t>(x) * m.multiplier;
   const int64_t floor_quotient = product >> k;
   const int64_t remainder = product - floor_quotient * (int64_t{1} << k);
   return clamp_to_int32(floor_quotient + (remainder >= (int64_t{1} << (k - 1)) ? 1 : 0));
+}
+
+// TFLite's double-rounding product written with gemmlowp. TFLite's x * 2^left is UB when it
+// overflows; qkern rounds the exact product once and saturates there, which is the
+// single-rounding formula (a left shift leaves only the high multiply's rounding).
+int32_t double_rounding_oracle(int32_t x, quantized_multiplier m) {
+  const int left = m.shift > 0 ? m.shift : 0;
+  const int right = m.shift > 0 ? 0 : -m.shift;
+  const int64_t scaled = static_cast<int64_t>(x) * (int64_t{1} << left);
+  if (scaled != clamp_to_int32(scaled)) return single_rounding_oracle(x, m);
+  return gemmlowp::RoundingDivideByPOT(
+      gemmlowp::SaturatingRoundingDoublingHighMul(static_cast<int32_t>(scaled), m.multiplier), right);
 }
 
 // TFLite's QuantizeMultiplier from its description, with libm's frexp and round.
@@ -229,8 +232,9 @@ void test_rounding_policies(xorshift32& rng) {
   CHECK(single_rounding::multiply(5, {1 << 30, -1}) == 1);
   CHECK(single_rounding::multiply(-3, {1 << 30, 0}) == -1);  // -1.5: ties toward +infinity
   CHECK(double_rounding::multiply(-3, {1 << 30, -1}) == -1);  // -0.75 -> -1 (SRDHM) -> -0.5 -> -1 (away)
-  // Out of TFLite's contract (x * 4 overflows, UB there): qkern saturates x * 4, then halves.
-  CHECK(double_rounding::multiply(int32_max, {1 << 30, 2}) == 1 << 30);
+  // Out of TFLite's contract (x * 4 overflows, UB there): qkern saturates the exact result.
+  CHECK(double_rounding::multiply(int32_max, {1 << 30, 2}) == int32_max);
+  CHECK(double_rounding::multiply(1 << 30, {1 << 30, 1}) == 1 << 30);
   // The int64 accumulator form: the multiplier is reduced to 16 bits, then one half-up shift.
   CHECK(double_rounding::multiply(int64_t{1001}, {1 << 30, 0}) == 501);
   CHECK(single_rounding::multiply(int64_t{-1001}, {1 << 30, 0}) == -500);

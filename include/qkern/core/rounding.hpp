@@ -31,6 +31,19 @@ constexpr std::int32_t multiply_int64_by_reduced_multiplier(std::int64_t x, quan
   return static_cast<std::int32_t>(rounded >> total_shift);
 }
 
+// A positive shift: TFLite shifts x left first, then takes the doubling high multiply, which
+// rounds once (half up): round(x * 2^shift * m / 2^31). TFLite requires x * 2^shift to fit in
+// int32 (it is UB otherwise). Here the same value is formed from the exact 64-bit product, so it
+// is identical inside that contract and, outside it, saturates the result rather than wrapping.
+constexpr std::int32_t multiply_left_shifted(std::int32_t x, quantized_multiplier m) noexcept {
+  const std::int64_t product = static_cast<std::int64_t>(x) * m.multiplier;  // |product| < 2^62
+  if (m.shift <= 30) {
+    const int right_shift = 31 - m.shift;
+    return saturating_cast<std::int32_t>((product + (std::int64_t{1} << (right_shift - 1))) >> right_shift);
+  }
+  return saturating_cast<std::int32_t>(saturating_left_shift(product, m.shift - 31));
+}
+
 }  // namespace detail
 
 // TFLite's default: a doubling high multiply (rounds half up) followed by a rounding right
@@ -44,20 +57,17 @@ struct double_rounding {
   }
 
   // multiply(acc, m): an int32 (or narrower) accumulator takes the int32 path, an int64 one the
-  // int64 path. TFLite requires x * 2^max(shift, 0) to fit in int32 (it is UB otherwise); here
-  // the left shift saturates instead, so out-of-contract inputs give a defined answer.
+  // int64 path.
   template <class Accumulator>
   static constexpr std::int32_t multiply(Accumulator x, quantized_multiplier m) noexcept {
     static_assert(std::is_integral<Accumulator>::value && std::is_signed<Accumulator>::value,
                   "accumulators are signed integers");
     if constexpr (sizeof(Accumulator) > sizeof(std::int32_t)) {
       return detail::multiply_int64_by_reduced_multiplier(x, m);
+    } else if (m.shift > 0) {
+      return detail::multiply_left_shifted(std::int32_t{x}, m);
     } else {
-      const int left_shift = m.shift > 0 ? m.shift : 0;
-      const int right_shift = m.shift > 0 ? 0 : -m.shift;
-      return rounding_divide_by_pot(
-          saturating_rounding_doubling_high_mul(saturating_left_shift(std::int32_t{x}, left_shift), m.multiplier),
-          right_shift);
+      return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(std::int32_t{x}, m.multiplier), -m.shift);
     }
   }
   static constexpr std::int32_t multiply_smaller_than_one_exp(std::int32_t x, quantized_multiplier m) noexcept {
@@ -103,12 +113,18 @@ constexpr result<typename Policy::multiplier_type> quantize_multiplier(double re
 }
 
 // TFLite's QuantizeMultiplierSmallerThanOneExp: real in (0, 1), so shift <= 0.
+// A real within 2^-32 of 1 rounds up to 2^31 and renormalises to shift +1, which TFLite's
+// CHECK rejects: that is an error here too.
 template <class Policy = double_rounding>
 constexpr result<quantized_multiplier> quantize_multiplier_smaller_than_one(double real) noexcept {
   if (!(real > 0.0 && real < 1.0)) {
     return status(status_code::invalid_multiplier, "real multiplier must lie strictly between 0 and 1");
   }
-  return Policy::quantize(real);
+  const auto m = Policy::quantize(real);
+  if (m.ok() && m->shift > 0) {
+    return status(status_code::invalid_multiplier, "real multiplier rounds up to 1 (shift would be positive)");
+  }
+  return m;
 }
 
 // TFLite's QuantizeMultiplierGreaterThanOne: real > 1, so shift >= 0.
