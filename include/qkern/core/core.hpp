@@ -7,6 +7,7 @@
 #include "qkern/core/broadcast.hpp"
 #include "qkern/core/config.hpp"
 #include "qkern/core/fixed_point.hpp"
+#include "qkern/core/fixed_point_math.hpp"
 #include "qkern/core/multiplier.hpp"
 #include "qkern/core/quantization.hpp"
 #include "qkern/core/rounding.hpp"
