@@ -20,6 +20,7 @@
 
 #include "qkern/kernels/activation.hpp"
 #include "support/property.hpp"
+#include "support/status_text.hpp"
 
 using qkern::double_rounding;
 using qkern::quantization_params;
@@ -27,21 +28,11 @@ using qkern::shape;
 using qkern::single_rounding;
 using qkern::status_code;
 
+using qkern_test::make;
+using qkern_test::text;
+using qkern_test::error_text;
+
 namespace {
-
-shape make(std::initializer_list<std::int64_t> dims) { return qkern::make_shape(dims).value(); }
-
-std::string text(const qkern::status& s) {
-  char buf[256];
-  s.format(buf, sizeof buf);
-  return buf;
-}
-
-template <class R>
-std::string error_text(const R& r) {
-  REQUIRE_FALSE(r.ok());
-  return text(r.error());
-}
 
 constexpr quantization_params logistic_out{1.0f / 256.0f, -128};
 constexpr quantization_params tanh_out{1.0f / 128.0f, 0};

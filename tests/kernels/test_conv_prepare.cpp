@@ -14,6 +14,7 @@
 
 #include "qkern/kernels/conv.hpp"
 #include "support/property.hpp"
+#include "support/status_text.hpp"
 
 using qkern::double_rounding;
 using qkern::fused_activation;
@@ -25,21 +26,11 @@ using qkern::shape;
 using qkern::single_rounding;
 using qkern::status_code;
 
+using qkern_test::make;
+using qkern_test::text;
+using qkern_test::error_text;
+
 namespace {
-
-shape make(std::initializer_list<std::int64_t> dims) { return qkern::make_shape(dims).value(); }
-
-std::string text(const qkern::status& s) {
-  char buf[320];
-  s.format(buf, sizeof buf);
-  return buf;
-}
-
-template <class R>
-std::string error_text(const R& r) {
-  REQUIRE_FALSE(r.ok());
-  return text(r.error());
-}
 
 bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
 

@@ -16,6 +16,7 @@
 #include "qkern/kernels/layout.hpp"
 #include "qkern/kernels/pooling.hpp"
 #include "support/property.hpp"
+#include "support/status_text.hpp"
 
 using qkern::double_rounding;
 using qkern::fused_activation;
@@ -26,21 +27,11 @@ using qkern::shape;
 using qkern::single_rounding;
 using qkern::status_code;
 
+using qkern_test::make;
+using qkern_test::text;
+using qkern_test::error_text;
+
 namespace {
-
-shape make(std::initializer_list<std::int64_t> dims) { return qkern::make_shape(dims).value(); }
-
-std::string text(const qkern::status& s) {
-  char buf[256];
-  s.format(buf, sizeof buf);
-  return buf;
-}
-
-template <class R>
-std::string error_text(const R& r) {
-  REQUIRE_FALSE(r.ok());
-  return text(r.error());
-}
 
 template <class T>
 std::vector<T> iota_data(std::int64_t count, int first = 0) {
