@@ -7,5 +7,5 @@
 #include "qkern/core/core.hpp"
 
 #if QKERN_SIMD
-#include "qkern/simd/arch.hpp"
+#include "qkern/simd/simd.hpp"
 #endif
