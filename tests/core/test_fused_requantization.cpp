@@ -77,7 +77,7 @@ void wide_inputs() {
         // Multiples of a power of two land on ties of the rounding divide.
         {2, rc::gen::map(rc::gen::inRange(-1024, 1025), [max_abs, shift](int k) {
            const int r = shift < 0 ? -shift : 0;
-           const std::int64_t v = std::int64_t{k} << (r > 20 ? 20 : r);
+           const std::int64_t v = std::int64_t{k} * (std::int64_t{1} << (r > 20 ? 20 : r));
            return static_cast<std::int32_t>(v > max_abs ? max_abs : (v < -max_abs ? -max_abs : v));
          })},
     });
