@@ -11,5 +11,6 @@
 #include "qkern/core/multiplier.hpp"
 #include "qkern/core/quantization.hpp"
 #include "qkern/core/rounding.hpp"
+#include "qkern/core/rounding_fp32.hpp"
 #include "qkern/core/shape.hpp"
 #include "qkern/core/status.hpp"

@@ -13,8 +13,19 @@
 //                                               {qkern::padding_kind::same, 2, 2}, multipliers);
 //   if (p) qkern::conv2d(*p, input, filter, bias, output);  // output: p->output_shape
 // int16x8 with an int32 bias: prepare_conv2d<std::int16_t, Policy, std::int32_t>(...).
+//
+// int8 runs a SIMD path when qkern is built with it (gemm_simd.hpp: the conv as a GEMM over
+// taps, int8 dot products per arch), bit-identical to scalar::conv2d. The 5-argument eval
+// packs the weights of 16 to 64 output channels at a time on the stack (32 KiB; the scalar
+// reference when 16 channels' weights do not fit, i.e. KH·KW·C_in/groups above about 1900);
+// to pack once, ask prepare's packed_weights_size, pack, and evaluate the packed form:
+//
+//   std::vector<unsigned char> storage(p->packed_weights_size);   // 8-byte aligned (64 is best)
+//   auto packed = qkern::pack_conv2d_weights(*p, filter, bias, storage.data(), storage.size());
+//   if (packed) qkern::conv2d(*p, *packed, input, output);      // the bias is packed in
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <type_traits>
 
@@ -24,9 +35,15 @@
 #include "qkern/core/shape.hpp"
 #include "qkern/core/status.hpp"
 #include "qkern/kernels/conv/accumulator.hpp"
+#include "qkern/kernels/conv/gemm.hpp"
 #include "qkern/kernels/conv/layout.hpp"
 #include "qkern/kernels/conv/multipliers.hpp"
+#include "qkern/kernels/conv/packed_weights.hpp"
 #include "qkern/kernels/conv/padding.hpp"
+
+#if QKERN_SIMD
+#include "qkern/kernels/conv/gemm_simd.hpp"
+#endif
 
 namespace qkern {
 
@@ -63,6 +80,7 @@ struct conv2d_params {
   const multiplier_type* output_multipliers = nullptr;  // C_out entries in caller storage
   std::int32_t output_activation_min = 0;
   std::int32_t output_activation_max = 0;
+  std::size_t packed_weights_size = 0;  // bytes pack_conv2d_weights writes (int8; 0 for int16)
 };
 
 // T is std::int8_t or std::int16_t; Bias is int32 (int8) or int32/int64 (int16; the default is
@@ -128,7 +146,108 @@ constexpr result<conv2d_params<T, Policy, Bias>> prepare_conv2d(
 
   QKERN_TRY(derive_per_channel_multipliers<Policy>(input.scale, filter, output.scale, output_depth, multipliers));
   p.output_multipliers = multipliers.data;
+  if constexpr (std::is_same<T, std::int8_t>::value) {
+    p.packed_weights_size =
+        detail::packed_geometry(p.groups, output_depth / p.groups, filter_shape[1] * filter_shape[2], filter_depth).size;
+  }
   return p;
+}
+
+namespace detail {
+
+// conv2d as a GEMM: one row per output pixel, one tap per filter position, a segment of C_in /
+// groups input channels.
+template <class T, class Policy, class Bias>
+constexpr packed_weights conv2d_geometry(const conv2d_params<T, Policy, Bias>& p) noexcept {
+  return packed_geometry(p.groups, p.output_shape[3] / p.groups, p.filter_shape[1] * p.filter_shape[2],
+                         p.filter_shape[3]);
+}
+
+template <class Policy, class Bias>
+gemm_rows conv2d_rows(const conv2d_params<std::int8_t, Policy, Bias>& p, const std::int8_t* input) noexcept {
+  const shape& in = p.input_shape;
+  const shape& f = p.filter_shape;
+  const shape& out = p.output_shape;
+  gemm_rows r;
+  r.input = input;
+  r.input_end = input + in.element_count();
+  r.rows = out[0] * out[1] * out[2];
+  r.segment = f[3];
+  r.direct = f[1] == 1 && f[2] == 1 && p.stride_height == 1 && p.stride_width == 1 && p.padding.height == 0 &&
+             p.padding.width == 0 && out[1] == in[1] && out[2] == in[2];
+  r.row_stride = static_cast<std::size_t>(in[3]);
+  r.in_h = in[1];
+  r.in_w = in[2];
+  r.in_c = in[3];
+  r.out_h = out[1];
+  r.out_w = out[2];
+  r.kernel_w = f[2];
+  r.stride_h = p.stride_height;
+  r.stride_w = p.stride_width;
+  r.dilation_h = p.dilation_height;
+  r.dilation_w = p.dilation_width;
+  r.pad_h = p.padding.height;
+  r.pad_w = p.padding.width;
+  return r;
+}
+
+// The source of group g's blocks: its filters, bias and multipliers.
+template <class Policy, class Bias>
+block_source<Policy> conv2d_block_source(const conv2d_params<std::int8_t, Policy, Bias>& p, const std::int8_t* filter,
+                                         const Bias* bias, std::int32_t group) noexcept {
+  const std::int32_t per_group = p.output_shape[3] / p.groups;
+  const std::size_t row = static_cast<std::size_t>(p.filter_shape[1]) * static_cast<std::size_t>(p.filter_shape[2]) *
+                          static_cast<std::size_t>(p.filter_shape[3]);
+  const std::size_t first = static_cast<std::size_t>(group) * static_cast<std::size_t>(per_group);
+  block_source<Policy> s;
+  s.weights = filter + first * row;
+  s.row_stride = row;
+  s.bias = bias != nullptr ? bias + first : nullptr;
+  s.multipliers = p.output_multipliers + first;
+  s.per_tensor = false;
+  s.input_offset = p.input_offset;
+  s.output_offset = p.output_offset;
+  return s;
+}
+
+// The scalar output step of output channel oc, as the reference computes it.
+template <class Policy, class Bias>
+struct conv2d_requantize {
+  const conv2d_params<std::int8_t, Policy, Bias>& p;
+  std::int8_t operator()(std::int32_t acc, std::int32_t oc) const noexcept {
+    return requantize_accumulator<std::int8_t, Policy>(acc, p.output_multipliers[oc], p.output_offset,
+                                                       p.output_activation_min, p.output_activation_max);
+  }
+};
+
+}  // namespace detail
+
+// Packs the int8 filter (OHWI) and bias (C_out values or nullptr) of the params' conv into
+// caller storage of at least p.packed_weights_size bytes, 8-byte aligned. The view it returns
+// is what conv2d(p, packed, input, output) reads; it stays valid while the storage does.
+template <class Policy, class Bias>
+result<packed_weights> pack_conv2d_weights(const conv2d_params<std::int8_t, Policy, Bias>& p,
+                                           const std::int8_t* filter, const Bias* bias, void* storage,
+                                           std::size_t capacity) noexcept {
+  packed_weights w = detail::conv2d_geometry(p);
+  QKERN_TRY(detail::require_packed_storage(storage, capacity, w.size));
+  if (reinterpret_cast<std::uintptr_t>(storage) % detail::packed_storage_alignment != 0) {
+    return status(status_code::invalid_argument, "packed weight storage must be 8-byte aligned", "packed");
+  }
+  if (filter == nullptr) return status(status_code::invalid_argument, "filter is null", "filter");
+  auto* bytes = static_cast<unsigned char*>(storage);
+  for (std::int32_t group = 0; group < w.groups; ++group) {
+    const auto source = detail::conv2d_block_source(p, filter, bias, group);
+    for (std::int32_t blk = 0; blk < w.blocks_per_group; ++blk) {
+      detail::pack_block<Policy>(w, source, blk * packed_block_channels,
+                                 bytes + (static_cast<std::size_t>(group) * static_cast<std::size_t>(w.blocks_per_group) +
+                                          static_cast<std::size_t>(blk)) *
+                                             w.block_bytes);
+    }
+  }
+  detail::pack_zero_row(w, -p.input_offset, bytes + w.zero_row_offset);
+  w.data = bytes;
+  return w;
 }
 
 // --- the scalar reference ---------------------------------------------------------------------
@@ -172,15 +291,80 @@ constexpr void conv2d(const conv2d_params<T, Policy, Bias>& p, const T* input, c
   }
 }
 
+// The packed form evaluated element by element (the packed path without SIMD).
+template <class Policy, class Bias>
+void conv2d(const conv2d_params<std::int8_t, Policy, Bias>& p, const packed_weights& packed,
+            const std::int8_t* input, std::int8_t* output) noexcept {
+  detail::packed_gemm_scalar(packed, detail::conv2d_rows(p, input),
+                             {output, static_cast<std::size_t>(p.output_shape[3])},
+                             detail::conv2d_requantize<Policy, Bias>{p});
+}
+
 }  // namespace scalar
+
+// --- the SIMD path ---------------------------------------------------------------------------
+
+#if QKERN_SIMD
+namespace simd {
+
+// The vector path for arch A: bit-identical to scalar::conv2d. int16 runs the scalar
+// reference; int8 packs 16 to 64 output channels at a time on the stack (the scalar reference
+// when 16 channels' weights exceed the 32 KiB workspace; with AVX-512 VNNI a 1x1, stride-1,
+// ungrouped conv of at most 16 pixels takes row-wise dot products instead).
+template <class A = default_arch, class T, class Policy, class Bias>
+void conv2d(const conv2d_params<T, Policy, Bias>& p, const T* input, const std::int8_t* filter, const Bias* bias,
+            T* output) noexcept {
+  if constexpr (std::is_same<T, std::int8_t>::value) {
+    const packed_weights geometry = ::qkern::detail::conv2d_geometry(p);
+    const bool done = detail::unpacked_gemm<A, Policy>(
+        geometry, [&](std::int32_t group) { return ::qkern::detail::conv2d_block_source(p, filter, bias, group); },
+        -p.input_offset, ::qkern::detail::conv2d_rows(p, input),
+        {output, static_cast<std::size_t>(p.output_shape[3])}, p.output_offset, p.output_activation_min,
+        p.output_activation_max, ::qkern::detail::conv2d_requantize<Policy, Bias>{p});
+    if (done) return;
+  }
+  scalar::conv2d(p, input, filter, bias, output);
+}
+
+// The packed form (pack_conv2d_weights with the same params) on arch A.
+template <class A = default_arch, class Policy, class Bias>
+void conv2d(const conv2d_params<std::int8_t, Policy, Bias>& p, const packed_weights& packed,
+            const std::int8_t* input, std::int8_t* output) noexcept {
+  detail::packed_gemm<A>(packed, ::qkern::detail::conv2d_rows(p, input),
+                         {output, static_cast<std::size_t>(p.output_shape[3])}, p.output_offset,
+                         p.output_activation_min, p.output_activation_max,
+                         ::qkern::detail::conv2d_requantize<Policy, Bias>{p});
+}
+
+}  // namespace simd
+#endif  // QKERN_SIMD
 
 // --- the public eval ------------------------------------------------------------------------
 
 // output (p.output_shape) = activation(conv2d(input, filter) + bias); bias may be nullptr.
+// Runs the SIMD path when qkern is built with it (the scalar reference in constant
+// expressions); both give the same bits.
 template <class T, class Policy, class Bias>
 constexpr void conv2d(const conv2d_params<T, Policy, Bias>& p, const T* input, const std::int8_t* filter,
                       const Bias* bias, T* output) noexcept {
+#if QKERN_SIMD
+  if (!detail::in_constant_evaluation()) {
+    simd::conv2d(p, input, filter, bias, output);
+    return;
+  }
+#endif
   scalar::conv2d(p, input, filter, bias, output);
+}
+
+// The same with weights packed by pack_conv2d_weights(p, ...) (int8).
+template <class Policy, class Bias>
+void conv2d(const conv2d_params<std::int8_t, Policy, Bias>& p, const packed_weights& packed, const std::int8_t* input,
+            std::int8_t* output) noexcept {
+#if QKERN_SIMD
+  simd::conv2d(p, packed, input, output);
+#else
+  scalar::conv2d(p, packed, input, output);
+#endif
 }
 
 }  // namespace qkern

@@ -16,9 +16,19 @@
 //   auto p = qkern::prepare_fully_connected<std::int8_t>(in_q, in_shape, filter_q, filter_shape, bias, out_q);
 //   if (p) qkern::fully_connected(*p, input, weights, bias, output);   // output: p->output_shape
 //   // per-channel: qkern::quantized_multiplier m[units]; prepare_fully_connected<...>(..., options, m);
+//
+// int8 runs a SIMD path when qkern is built with it (the GEMM of gemm_simd.hpp with one tap),
+// bit-identical to scalar::fully_connected. The 5-argument eval packs 16 to 64 units at a time
+// on the stack (with AVX-512 VNNI and at most 16 rows it takes row-wise dot products instead,
+// with no packing); packing once is faster when the weights are reused:
+//   std::vector<unsigned char> storage(p->packed_weights_size);   // 8-byte aligned (64 is best)
+//   auto packed = qkern::pack_fully_connected_weights(*p, weights, bias, storage.data(), storage.size());
+//   if (packed) qkern::fully_connected(*p, *packed, input, output);   // the bias is packed in
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "qkern/core/activation.hpp"
 #include "qkern/core/quantization.hpp"
@@ -26,7 +36,13 @@
 #include "qkern/core/shape.hpp"
 #include "qkern/core/status.hpp"
 #include "qkern/kernels/conv/accumulator.hpp"
+#include "qkern/kernels/conv/gemm.hpp"
 #include "qkern/kernels/conv/multipliers.hpp"
+#include "qkern/kernels/conv/packed_weights.hpp"
+
+#if QKERN_SIMD
+#include "qkern/kernels/conv/gemm_simd.hpp"
+#endif
 
 namespace qkern {
 
@@ -56,6 +72,7 @@ struct fully_connected_params {
   const multiplier_type* per_channel_multipliers = nullptr;  // units entries in caller storage (true)
   std::int32_t output_activation_min = 0;
   std::int32_t output_activation_max = 0;
+  std::size_t packed_weights_size = 0;  // bytes pack_fully_connected_weights writes (int8; 0 for int16)
 
   constexpr const multiplier_type& multiplier(std::int32_t unit) const noexcept {
     return is_per_channel ? per_channel_multipliers[unit] : output_multiplier;
@@ -124,7 +141,72 @@ constexpr result<fully_connected_params<T, Policy, Bias>> prepare_fully_connecte
     if (!m.ok()) return m.error().about("filter");
     p.output_multiplier = *m;
   }
+  if constexpr (std::is_same<T, std::int8_t>::value) {
+    p.packed_weights_size = detail::packed_geometry(1, p.units, 1, p.depth).size;
+  }
   return p;
+}
+
+namespace detail {
+
+template <class Policy, class Bias>
+gemm_rows fully_connected_rows(const fully_connected_params<std::int8_t, Policy, Bias>& p,
+                               const std::int8_t* input) noexcept {
+  gemm_rows r;
+  r.input = input;
+  r.rows = p.rows;
+  r.direct = true;
+  r.row_stride = static_cast<std::size_t>(p.depth);
+  r.input_end = input + static_cast<std::size_t>(p.rows) * r.row_stride;
+  r.segment = p.depth;
+  return r;
+}
+
+template <class Policy, class Bias>
+block_source<Policy> fully_connected_block_source(const fully_connected_params<std::int8_t, Policy, Bias>& p,
+                                                  const std::int8_t* weights, const Bias* bias) noexcept {
+  block_source<Policy> s;
+  s.weights = weights;
+  s.row_stride = static_cast<std::size_t>(p.depth);
+  s.bias = bias;
+  s.per_tensor = !p.is_per_channel;
+  s.multipliers = p.is_per_channel ? p.per_channel_multipliers : &p.output_multiplier;
+  s.input_offset = p.input_offset;
+  s.output_offset = p.output_offset;
+  return s;
+}
+
+template <class Policy, class Bias>
+struct fully_connected_requantize {
+  const fully_connected_params<std::int8_t, Policy, Bias>& p;
+  std::int8_t operator()(std::int32_t acc, std::int32_t unit) const noexcept {
+    return requantize_accumulator<std::int8_t, Policy>(acc, p.multiplier(unit), p.output_offset,
+                                                       p.output_activation_min, p.output_activation_max);
+  }
+};
+
+}  // namespace detail
+
+// Packs int8 weights [units, depth] and bias (units values or nullptr) into caller storage of
+// at least p.packed_weights_size bytes, 8-byte aligned, for fully_connected(p, packed, ...).
+template <class Policy, class Bias>
+result<packed_weights> pack_fully_connected_weights(const fully_connected_params<std::int8_t, Policy, Bias>& p,
+                                                    const std::int8_t* weights, const Bias* bias, void* storage,
+                                                    std::size_t capacity) noexcept {
+  packed_weights w = detail::packed_geometry(1, p.units, 1, p.depth);
+  QKERN_TRY(detail::require_packed_storage(storage, capacity, w.size));
+  if (reinterpret_cast<std::uintptr_t>(storage) % detail::packed_storage_alignment != 0) {
+    return status(status_code::invalid_argument, "packed weight storage must be 8-byte aligned", "packed");
+  }
+  if (weights == nullptr) return status(status_code::invalid_argument, "weights are null", "filter");
+  auto* bytes = static_cast<unsigned char*>(storage);
+  const auto source = detail::fully_connected_block_source(p, weights, bias);
+  for (std::int32_t blk = 0; blk < w.blocks_per_group; ++blk) {
+    detail::pack_block<Policy>(w, source, blk * packed_block_channels, bytes + static_cast<std::size_t>(blk) * w.block_bytes);
+  }
+  detail::pack_zero_row(w, -p.input_offset, bytes + w.zero_row_offset);
+  w.data = bytes;
+  return w;
 }
 
 // --- the scalar reference ---------------------------------------------------------------------
@@ -149,15 +231,80 @@ constexpr void fully_connected(const fully_connected_params<T, Policy, Bias>& p,
   }
 }
 
+// The packed form evaluated element by element (the packed path without SIMD).
+template <class Policy, class Bias>
+void fully_connected(const fully_connected_params<std::int8_t, Policy, Bias>& p, const packed_weights& packed,
+                     const std::int8_t* input, std::int8_t* output) noexcept {
+  detail::packed_gemm_scalar(packed, detail::fully_connected_rows(p, input),
+                             {output, static_cast<std::size_t>(p.units)},
+                             detail::fully_connected_requantize<Policy, Bias>{p});
+}
+
 }  // namespace scalar
+
+// --- the SIMD path ---------------------------------------------------------------------------
+
+#if QKERN_SIMD
+namespace simd {
+
+// The vector path for arch A: bit-identical to scalar::fully_connected. int16 runs the scalar
+// reference; int8 takes row-wise dot products (AVX-512 VNNI, at most 16 rows) or packs 16 to 64
+// units at a time on the stack (the scalar reference when 16 units' weights exceed the 32 KiB
+// workspace, i.e. depth above about 1900).
+template <class A = default_arch, class T, class Policy, class Bias>
+void fully_connected(const fully_connected_params<T, Policy, Bias>& p, const T* input, const std::int8_t* weights,
+                     const Bias* bias, T* output) noexcept {
+  if constexpr (std::is_same<T, std::int8_t>::value) {
+    const packed_weights geometry = ::qkern::detail::packed_geometry(1, p.units, 1, p.depth);
+    const auto source = ::qkern::detail::fully_connected_block_source(p, weights, bias);
+    const bool done = detail::unpacked_gemm<A, Policy>(
+        geometry, [&](std::int32_t) { return source; }, -p.input_offset,
+        ::qkern::detail::fully_connected_rows(p, input), {output, static_cast<std::size_t>(p.units)},
+        p.output_offset, p.output_activation_min, p.output_activation_max,
+        ::qkern::detail::fully_connected_requantize<Policy, Bias>{p});
+    if (done) return;
+  }
+  scalar::fully_connected(p, input, weights, bias, output);
+}
+
+// The packed form (pack_fully_connected_weights with the same params) on arch A.
+template <class A = default_arch, class Policy, class Bias>
+void fully_connected(const fully_connected_params<std::int8_t, Policy, Bias>& p, const packed_weights& packed,
+                     const std::int8_t* input, std::int8_t* output) noexcept {
+  detail::packed_gemm<A>(packed, ::qkern::detail::fully_connected_rows(p, input),
+                         {output, static_cast<std::size_t>(p.units)}, p.output_offset, p.output_activation_min,
+                         p.output_activation_max, ::qkern::detail::fully_connected_requantize<Policy, Bias>{p});
+}
+
+}  // namespace simd
+#endif  // QKERN_SIMD
 
 // --- the public eval ------------------------------------------------------------------------
 
 // output (p.output_shape) = activation(input · weightsᵀ + bias); bias may be nullptr.
+// Runs the SIMD path when qkern is built with it (the scalar reference in constant
+// expressions); both give the same bits.
 template <class T, class Policy, class Bias>
 constexpr void fully_connected(const fully_connected_params<T, Policy, Bias>& p, const T* input,
                                const std::int8_t* weights, const Bias* bias, T* output) noexcept {
+#if QKERN_SIMD
+  if (!detail::in_constant_evaluation()) {
+    simd::fully_connected(p, input, weights, bias, output);
+    return;
+  }
+#endif
   scalar::fully_connected(p, input, weights, bias, output);
+}
+
+// The same with weights packed by pack_fully_connected_weights(p, ...) (int8).
+template <class Policy, class Bias>
+void fully_connected(const fully_connected_params<std::int8_t, Policy, Bias>& p, const packed_weights& packed,
+                     const std::int8_t* input, std::int8_t* output) noexcept {
+#if QKERN_SIMD
+  simd::fully_connected(p, packed, input, output);
+#else
+  scalar::fully_connected(p, packed, input, output);
+#endif
 }
 
 }  // namespace qkern
