@@ -21,6 +21,12 @@
 #include "qkern/core/status.hpp"
 #include "qkern/kernels/activation/common.hpp"
 
+#if QKERN_SIMD
+#include "qkern/simd/arch.hpp"
+#include "qkern/simd/byte_lookup.hpp"
+#include "qkern/simd/constant_evaluation.hpp"
+#endif
+
 namespace qkern {
 
 template <class T, class Policy = double_rounding>
@@ -36,6 +42,9 @@ struct hard_swish_params {
   std::int16_t output_multiplier_fixedpoint_int16 = 0;
   int output_multiplier_exponent = 0;  // <= 0
   std::int64_t count = 0;
+  // hard_swish_element of every int8 input, indexed by its bit pattern (static_cast<std::uint8_t>(q)):
+  // prepare fills it from the scalar reference itself, so the SIMD path's lookup is exact.
+  std::int8_t table[256] = {};
 };
 
 namespace detail {
@@ -103,6 +112,9 @@ constexpr result<hard_swish_params<T, Policy>> prepare_hard_swish(const quantiza
   if (!to_reluish.ok()) return to_reluish.error().about("input");
   p.reluish_multiplier_fixedpoint_int16 = detail::downscale_multiplier_to_int16(to_reluish->multiplier);
   p.reluish_multiplier_exponent = to_reluish->shift;
+  for (int q = -128; q <= 127; ++q) {
+    p.table[static_cast<std::uint8_t>(q)] = hard_swish_element(p, static_cast<T>(q));
+  }
   return p;
 }
 
@@ -148,9 +160,33 @@ constexpr void hard_swish(const hard_swish_params<T, Policy>& p, const T* input,
 
 }  // namespace scalar
 
-// output[i] = hard_swish(input[i]) for p.count elements.
+// --- the SIMD path ---------------------------------------------------------------------------
+
+#if QKERN_SIMD
+namespace simd {
+
+// The vector path for arch A: a read of prepare's table (exactly hard_swish_element per input),
+// so bit-identical to scalar::hard_swish.
+template <class A = default_arch, class T, class Policy>
+void hard_swish(const hard_swish_params<T, Policy>& p, const T* input, T* output) noexcept {
+  simd::lookup_int8_table<A>(p.table, input, output, p.count);
+}
+
+}  // namespace simd
+#endif  // QKERN_SIMD
+
+// --- the public eval -------------------------------------------------------------------------
+
+// output[i] = hard_swish(input[i]) for p.count elements. The SIMD path when qkern is built with
+// it (the scalar reference in constant expressions); both give the same bits.
 template <class T, class Policy>
 constexpr void hard_swish(const hard_swish_params<T, Policy>& p, const T* input, T* output) noexcept {
+#if QKERN_SIMD
+  if (!simd::in_constant_evaluation()) {
+    simd::hard_swish(p, input, output);
+    return;
+  }
+#endif
   scalar::hard_swish(p, input, output);
 }
 

@@ -25,6 +25,12 @@
 #include "qkern/kernels/activation/common.hpp"
 #include "qkern/kernels/activation/sigmoid_table.hpp"
 
+#if QKERN_SIMD
+#include "qkern/simd/arch.hpp"
+#include "qkern/simd/byte_lookup.hpp"
+#include "qkern/simd/constant_evaluation.hpp"
+#endif
+
 namespace qkern {
 
 template <class T, class Policy = double_rounding>
@@ -35,6 +41,9 @@ struct logistic_params<std::int8_t, Policy> : detail::q4_27_input_rescale {
   using element_type = std::int8_t;
   using policy = Policy;
   std::int64_t count = 0;
+  // logistic_element of every int8 input, indexed by its bit pattern (static_cast<std::uint8_t>(q)):
+  // prepare fills it from the scalar reference itself, so the SIMD path's lookup is exact.
+  std::int8_t table[256] = {};
 };
 
 template <class Policy>
@@ -64,6 +73,9 @@ constexpr result<logistic_params<T, Policy>> prepare_logistic(const quantization
     const auto rescale = detail::make_q4_27_input_rescale(input);
     if (!rescale.ok()) return rescale.error();
     static_cast<detail::q4_27_input_rescale&>(p) = *rescale;
+    for (int q = -128; q <= 127; ++q) {
+      p.table[static_cast<std::uint8_t>(q)] = logistic_element(p, static_cast<std::int8_t>(q));
+    }
   } else {
     const auto rescale = detail::make_sigmoid_table_input_rescale(input, output, 0);
     if (!rescale.ok()) return rescale.error();
@@ -101,9 +113,37 @@ constexpr void logistic(const logistic_params<T, Policy>& p, const T* input, T* 
 
 }  // namespace scalar
 
-// output[i] = logistic(input[i]) for p.count elements.
+// --- the SIMD path ---------------------------------------------------------------------------
+
+#if QKERN_SIMD
+namespace simd {
+
+// The vector path for arch A: int8 reads prepare's table (exactly logistic_element per input, so
+// bit-identical to scalar::logistic); int16 runs the scalar reference.
+template <class A = default_arch, class T, class Policy>
+void logistic(const logistic_params<T, Policy>& p, const T* input, T* output) noexcept {
+  if constexpr (std::is_same<T, std::int8_t>::value) {
+    simd::lookup_int8_table<A>(p.table, input, output, p.count);
+  } else {
+    scalar::logistic(p, input, output);
+  }
+}
+
+}  // namespace simd
+#endif  // QKERN_SIMD
+
+// --- the public eval -------------------------------------------------------------------------
+
+// output[i] = logistic(input[i]) for p.count elements. The SIMD path when qkern is built with it
+// (the scalar reference in constant expressions); both give the same bits.
 template <class T, class Policy>
 constexpr void logistic(const logistic_params<T, Policy>& p, const T* input, T* output) noexcept {
+#if QKERN_SIMD
+  if (!simd::in_constant_evaluation()) {
+    simd::logistic(p, input, output);
+    return;
+  }
+#endif
   scalar::logistic(p, input, output);
 }
 

@@ -22,6 +22,12 @@
 #include "qkern/core/status.hpp"
 #include "qkern/kernels/activation/common.hpp"
 
+#if QKERN_SIMD
+#include "qkern/simd/arch.hpp"
+#include "qkern/simd/byte_lookup.hpp"
+#include "qkern/simd/constant_evaluation.hpp"
+#endif
+
 namespace qkern {
 
 // 256 outputs indexed by the input's bit pattern (static_cast<std::uint8_t>(q)).
@@ -86,13 +92,44 @@ constexpr void int8_lut(const int8_lut_params& p, const std::int8_t* input, std:
 
 }  // namespace scalar
 
-// output[i] = table[input[i]] for p.count elements (p from prepare_logistic_lut).
+// --- the SIMD path ---------------------------------------------------------------------------
+
+#if QKERN_SIMD
+namespace simd {
+
+// The table read on vectors (simd/byte_lookup.hpp): the same entries, so bit-identical to
+// scalar::int8_lut.
+template <class A = default_arch>
+void int8_lut(const int8_lut_params& p, const std::int8_t* input, std::int8_t* output) noexcept {
+  simd::lookup_int8_table<A>(p.table, input, output, p.count);
+}
+
+}  // namespace simd
+#endif  // QKERN_SIMD
+
+// --- the public evals ------------------------------------------------------------------------
+
+// output[i] = table[input[i]] for p.count elements (p from prepare_logistic_lut). The SIMD path
+// when qkern is built with it (the scalar reference in constant expressions).
 constexpr void logistic_lut(const int8_lut_params& p, const std::int8_t* input, std::int8_t* output) noexcept {
+#if QKERN_SIMD
+  if (!simd::in_constant_evaluation()) {
+    simd::int8_lut(p, input, output);
+    return;
+  }
+#endif
   scalar::int8_lut(p, input, output);
 }
 
-// output[i] = table[input[i]] for p.count elements (p from prepare_tanh_lut).
+// output[i] = table[input[i]] for p.count elements (p from prepare_tanh_lut). The SIMD path
+// when qkern is built with it (the scalar reference in constant expressions).
 constexpr void tanh_lut(const int8_lut_params& p, const std::int8_t* input, std::int8_t* output) noexcept {
+#if QKERN_SIMD
+  if (!simd::in_constant_evaluation()) {
+    simd::int8_lut(p, input, output);
+    return;
+  }
+#endif
   scalar::int8_lut(p, input, output);
 }
 

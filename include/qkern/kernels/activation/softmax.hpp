@@ -27,12 +27,35 @@
 #include "qkern/kernels/activation/common.hpp"
 #include "qkern/kernels/activation/softmax_int16_luts.hpp"
 
+#if QKERN_SIMD
+#include "qkern/simd/arch.hpp"
+#include "qkern/simd/byte_lookup.hpp"
+#include "qkern/simd/constant_evaluation.hpp"
+#endif
+
 namespace qkern {
 
 template <class In, class Out>
 inline constexpr bool is_supported_softmax =
     (std::is_same<In, std::int8_t>::value && (std::is_same<Out, std::int8_t>::value || std::is_same<Out, std::int16_t>::value)) ||
     (std::is_same<In, std::int16_t>::value && std::is_same<Out, std::int16_t>::value);
+
+namespace detail {
+
+// int8 input: a row's differences from its maximum, d = max - q, take only 256 values, so prepare
+// tabulates the two exps the scalar reference computes per element (softmax_exp and its Q12.19
+// rescale, both 0 where -d < diff_min, as the scalar excludes them), from the scalar functions
+// themselves. The SIMD path reads them. int16 input: none.
+template <class In>
+struct softmax_exp_tables {};
+
+template <>
+struct softmax_exp_tables<std::int8_t> {
+  std::int32_t exp_q0_31[256] = {};   // raw q31<0>: exp(beta · s_in · -d)
+  std::int32_t exp_q12_19[256] = {};  // raw q31<12>: the summand of the exp sum
+};
+
+}  // namespace detail
 
 template <class In, class Out, class Policy = double_rounding>
 struct softmax_params {
@@ -48,6 +71,7 @@ struct softmax_params {
   std::int32_t diff_min = 0;  // int8 input: smaller differences from the row maximum contribute 0
   std::int64_t outer_count = 0;  // rows
   std::int64_t depth = 0;        // extent of the last axis
+  detail::softmax_exp_tables<In> exp_tables{};
 };
 
 namespace detail {
@@ -70,6 +94,9 @@ constexpr std::int32_t rounding_divide_by_pot_up_to_63(std::int32_t x, int expon
   if (exponent <= 31) return rounding_divide_by_pot(x, exponent);
   return static_cast<std::int32_t>(rounding_divide_by_pot(std::int64_t{x}, exponent));
 }
+
+template <class Out, class Policy>
+constexpr q31<0> softmax_exp(const softmax_params<std::int8_t, Out, Policy>& p, std::int32_t difference) noexcept;
 
 }  // namespace detail
 
@@ -117,6 +144,12 @@ constexpr result<softmax_params<In, Out, Policy>> prepare_softmax(const quantiza
     if (!m.ok()) return m.error().about("beta");
     p.input_multiplier = *m;
     p.diff_min = -detail::softmax_input_radius(m->shift);
+    for (std::int32_t d = 0; d < 256; ++d) {
+      if (-d < p.diff_min) continue;  // excluded: 0 in both tables
+      const q31<0> e = detail::softmax_exp(p, -d);
+      p.exp_tables.exp_q0_31[d] = e.raw;
+      p.exp_tables.exp_q12_19[d] = rescale<12>(e).raw;
+    }
   } else {
     if (input.zero_point != 0) {
       return status(status_code::unsupported_parameter, "int16 tensors must have zero point 0", "input",
@@ -230,9 +263,99 @@ constexpr void softmax(const softmax_params<In, Out, Policy>& p, const In* input
 
 }  // namespace scalar
 
-// output = softmax(input) along the last axis; output has the input's element count.
+// --- the SIMD path ---------------------------------------------------------------------------
+
+#if QKERN_SIMD
+namespace simd {
+namespace detail {
+
+// The largest of n int8 values (n >= 1).
+template <class A>
+std::int32_t reduce_max_int8(const std::int8_t* v, std::int64_t n) noexcept {
+  using bytes = xsimd::batch<std::int8_t, A>;
+  constexpr auto lanes = static_cast<std::int64_t>(bytes::size);
+  std::int32_t largest = std::numeric_limits<std::int8_t>::min();
+  std::int64_t i = 0;
+  if (n >= lanes) {
+    bytes m = bytes::load_unaligned(v);
+    for (i = lanes; i + lanes <= n; i += lanes) m = xsimd::max(m, bytes::load_unaligned(v + i));
+    alignas(64) std::int8_t lanes_of[bytes::size];
+    m.store_aligned(lanes_of);
+    for (const std::int8_t x : lanes_of) largest = x > largest ? x : largest;
+  }
+  for (; i < n; ++i) largest = v[i] > largest ? v[i] : largest;
+  return largest;
+}
+
+// One int8 row through prepare's exp tables: the same summands and the same per-element
+// arithmetic as scalar::softmax_row, with each exp read instead of computed (d = max - q is in
+// [0, 255]). An int8 output of 128 or more elements goes through a 256-entry table of this row's
+// outputs per d and the vector byte lookup of simd/byte_lookup.hpp.
+template <class A, class Out, class Policy>
+void softmax_row(const softmax_params<std::int8_t, Out, Policy>& p, const std::int8_t* input, Out* output) noexcept {
+  const auto& tables = p.exp_tables;
+  const std::int32_t row_max = reduce_max_int8<A>(input, p.depth);
+  std::uint32_t sum = 0;  // the scalar's Q12.19 sum wraps: add modulo 2^32
+  for (std::int64_t c = 0; c < p.depth; ++c) sum += static_cast<std::uint32_t>(tables.exp_q12_19[row_max - input[c]]);
+  const scaled_reciprocal inverse = reciprocal(static_cast<std::int32_t>(sum), 12);
+  const int exponent = inverse.bits_over_unit + 31 - std::numeric_limits<Out>::digits - 1;
+  constexpr std::int32_t lowest = std::numeric_limits<Out>::min();
+  constexpr std::int32_t highest = std::numeric_limits<Out>::max();
+  const auto element = [&](std::int32_t d) {
+    if (-d < p.diff_min) return static_cast<Out>(lowest);
+    const q31<0> probability = inverse.scale * q31<0>::from_raw(tables.exp_q0_31[d]);
+    const std::int32_t shifted = ::qkern::detail::rounding_divide_by_pot_up_to_63(probability.raw, exponent) + lowest;
+    return static_cast<Out>(shifted > highest ? highest : (shifted < lowest ? lowest : shifted));
+  };
+  if constexpr (std::is_same<Out, std::int8_t>::value) {
+    if (p.depth >= 128) {
+      std::int8_t by_difference[256];
+      for (std::int32_t d = 0; d < 256; ++d) by_difference[d] = element(d);
+      // d as a byte (max - q wraps to its value in [0, 255]), then the lookup in place.
+      using bytes = xsimd::batch<std::int8_t, A>;
+      constexpr auto lanes = static_cast<std::int64_t>(bytes::size);
+      const bytes top(static_cast<std::int8_t>(row_max));
+      std::int64_t c = 0;
+      for (; c + lanes <= p.depth; c += lanes) (top - bytes::load_unaligned(input + c)).store_unaligned(output + c);
+      for (; c < p.depth; ++c) output[c] = static_cast<std::int8_t>(static_cast<std::uint8_t>(row_max - input[c]));
+      simd::lookup_int8_table<A>(by_difference, output, output, p.depth);
+      return;
+    }
+  }
+  for (std::int64_t c = 0; c < p.depth; ++c) output[c] = element(row_max - input[c]);
+}
+
+}  // namespace detail
+
+// The vector path for arch A: int8 input reads prepare's exp tables (bit-identical to
+// scalar::softmax); int16 input runs the scalar reference.
+template <class A = default_arch, class In, class Out, class Policy>
+void softmax(const softmax_params<In, Out, Policy>& p, const In* input, Out* output) noexcept {
+  if constexpr (std::is_same<In, std::int8_t>::value) {
+    for (std::int64_t row = 0; row < p.outer_count; ++row) {
+      detail::softmax_row<A>(p, input + row * p.depth, output + row * p.depth);
+    }
+  } else {
+    scalar::softmax(p, input, output);
+  }
+}
+
+}  // namespace simd
+#endif  // QKERN_SIMD
+
+// --- the public eval -------------------------------------------------------------------------
+
+// output = softmax(input) along the last axis; output has the input's element count. The SIMD
+// path when qkern is built with it (the scalar reference in constant expressions); both give
+// the same bits.
 template <class In, class Out, class Policy>
 constexpr void softmax(const softmax_params<In, Out, Policy>& p, const In* input, Out* output) noexcept {
+#if QKERN_SIMD
+  if (!simd::in_constant_evaluation()) {
+    simd::softmax(p, input, output);
+    return;
+  }
+#endif
   scalar::softmax(p, input, output);
 }
 

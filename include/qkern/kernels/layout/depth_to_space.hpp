@@ -14,6 +14,12 @@
 #include "qkern/kernels/layout/common.hpp"
 #include "qkern/kernels/layout/strided_view.hpp"
 
+#if QKERN_SIMD
+#include "qkern/simd/arch.hpp"
+#include "qkern/simd/constant_evaluation.hpp"
+#include "qkern/simd/strided_copy.hpp"
+#endif
+
 namespace qkern {
 
 template <class T>
@@ -79,8 +85,34 @@ constexpr void depth_to_space(const depth_to_space_params<T>& p, const T* input,
 
 }  // namespace scalar
 
+// --- the SIMD path ---------------------------------------------------------------------------
+
+#if QKERN_SIMD
+namespace simd {
+
+// The block copy (simd/strided_copy.hpp): each output row is block_size · depth contiguous
+// input elements per input pixel, one memcpy each; the same elements as the scalar walk.
+template <class A = default_arch, class T>
+void depth_to_space(const depth_to_space_params<T>& p, const T* input, T* output) noexcept {
+  simd::gather_strided<A>(p.source, input, output);
+}
+
+}  // namespace simd
+#endif  // QKERN_SIMD
+
+// --- the public eval -------------------------------------------------------------------------
+
+// output (shape p.output) = the input's channel blocks moved into space. The block copy when
+// qkern is built with SIMD (the scalar reference in constant expressions); both give the same
+// elements.
 template <class T>
 constexpr void depth_to_space(const depth_to_space_params<T>& p, const T* input, T* output) noexcept {
+#if QKERN_SIMD
+  if (!simd::in_constant_evaluation()) {
+    simd::depth_to_space(p, input, output);
+    return;
+  }
+#endif
   scalar::depth_to_space(p, input, output);
 }
 

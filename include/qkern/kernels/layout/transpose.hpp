@@ -15,6 +15,12 @@
 #include "qkern/kernels/layout/common.hpp"
 #include "qkern/kernels/layout/strided_view.hpp"
 
+#if QKERN_SIMD
+#include "qkern/simd/arch.hpp"
+#include "qkern/simd/constant_evaluation.hpp"
+#include "qkern/simd/strided_copy.hpp"
+#endif
+
 namespace qkern {
 
 template <class T>
@@ -70,9 +76,33 @@ constexpr void transpose(const transpose_params<T>& p, const T* input, T* output
 
 }  // namespace scalar
 
-// output (shape p.output) = input with its dimensions permuted.
+// --- the SIMD path ---------------------------------------------------------------------------
+
+#if QKERN_SIMD
+namespace simd {
+
+// The block copy (simd/strided_copy.hpp): memcpy runs when the last axis stays last, 2D tile
+// transposes (16x16 byte tiles in registers) when it moves; the same elements as the scalar walk.
+template <class A = default_arch, class T>
+void transpose(const transpose_params<T>& p, const T* input, T* output) noexcept {
+  simd::gather_strided<A>(p.source, input, output);
+}
+
+}  // namespace simd
+#endif  // QKERN_SIMD
+
+// --- the public eval -------------------------------------------------------------------------
+
+// output (shape p.output) = input with its dimensions permuted. The block copy when qkern is
+// built with SIMD (the scalar reference in constant expressions); both give the same elements.
 template <class T>
 constexpr void transpose(const transpose_params<T>& p, const T* input, T* output) noexcept {
+#if QKERN_SIMD
+  if (!simd::in_constant_evaluation()) {
+    simd::transpose(p, input, output);
+    return;
+  }
+#endif
   scalar::transpose(p, input, output);
 }
 

@@ -19,6 +19,22 @@
 #include "qkern/kernels/layout/common.hpp"
 #include "qkern/kernels/layout/strided_view.hpp"
 
+#if QKERN_SIMD
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <type_traits>
+
+#include "qkern/core/fused_requantization.hpp"
+#include "qkern/simd/arch.hpp"
+#include "qkern/simd/constant_evaluation.hpp"
+#include "qkern/simd/convert.hpp"
+#include "qkern/simd/fused_requantization.hpp"
+#include "qkern/simd/int8_lane_sums.hpp"
+#include "qkern/simd/partial_lanes.hpp"
+#include "qkern/simd/strided_copy.hpp"
+#endif
+
 namespace qkern {
 
 template <class T, class Policy = double_rounding>
@@ -134,9 +150,166 @@ constexpr void mean(const mean_params<T, Policy>& p, const T* input, T* output) 
 
 }  // namespace scalar
 
-// output (p.output_count elements, shape p.output) = the requantized mean over the axes.
+// --- the SIMD path ---------------------------------------------------------------------------
+
+#if QKERN_SIMD
+namespace simd {
+namespace detail {
+
+// The mean when the kept axes end with a contiguous one (the channels of a global average
+// pool): every output channel block is a lane-wise sum over the reduced offsets, vectorised
+// across channels. int8 batches go through int8_lane_sums (simd/int8_lane_sums.hpp: int32 sums
+// built from int16 partial sums of at most 256 taps, or with AVX-512 VNNI directly, in the
+// backend's lane layout); int16 batches widen to int32 at once. The sums are exact, as the
+// scalar's are, because eval sends here only counts with |sum - zp · count| < 2^31. Then, per
+// lane, either the fused requantization (exactly Policy::multiply + zero point for the bounded
+// centred sums: core/fused_requantization.hpp, and tests/pooling_simd sweeps every centred sum
+// of sampled mean parameters) and a saturating narrow, or, where the fused form does not apply,
+// the scalar mean_element.
+template <class A, class T, class Policy>
+struct mean_over_channels {
+  using lanes_type = xsimd::batch<T, A>;
+  using dwords = xsimd::batch<std::int32_t, A>;
+  static constexpr std::size_t lanes = lanes_type::size;
+  static constexpr std::size_t parts = sizeof(std::int32_t) / sizeof(T);  // int32 batches per batch of T
+
+  const mean_params<T, Policy>& p;
+  strided_view taps;       // the reduced offsets, simplified; the innermost run is walked directly
+  std::int64_t channels;   // extent of the contiguous kept axis
+  fused_requantization fused{};
+  bool has_fused = false;
+
+  // Calls visit(tap, run, step) for every innermost run of the reduced offsets from base.
+  template <class Visit>
+  void for_each_run(const T* base, Visit&& visit) const noexcept {
+    strided_view rows = taps;  // every dimension but the innermost
+    const std::int64_t run = taps.rank > 0 ? taps.extent[taps.rank - 1] : 1;
+    const std::int64_t step = taps.rank > 0 ? taps.stride[taps.rank - 1] : 0;
+    rows.rank = taps.rank > 0 ? taps.rank - 1 : 0;
+    rows.offset = 0;
+    ::qkern::detail::for_each_offset(rows, [&](std::int64_t offset) { visit(base + offset, run, step); });
+  }
+
+  // int8: the totals in int8_lane_sums' layout; int16: in lane order.
+  template <class Load>
+  std::array<dwords, parts> sum(const T* base, Load load) const noexcept {
+    if constexpr (std::is_same<T, std::int8_t>::value) {
+      int8_lane_sums<A> sums;
+      for_each_run(base, [&](const T* tap, std::int64_t run, std::int64_t step) {
+        for (std::int64_t done = 0; done < run;) {
+          const std::int64_t chunk = std::min<std::int64_t>(int8_lane_sums<A>::flush_every, run - done);
+          sums.add_run(tap, chunk, step, load);
+          tap += chunk * step;
+          done += chunk;
+        }
+      });
+      return sums.total;
+    } else {
+      std::array<dwords, parts> total{dwords(0), dwords(0)};
+      for_each_run(base, [&](const T* tap, std::int64_t run, std::int64_t step) {
+        for (std::int64_t j = 0; j < run; ++j, tap += step) {
+          const lanes_type v = load(tap);
+          total[0] += simd::widen_low(v);
+          total[1] += simd::widen_high(v);
+        }
+      });
+      return total;
+    }
+  }
+
+  lanes_type requantize(const std::array<dwords, parts>& total) const noexcept {
+    const dwords offset(static_cast<std::int32_t>(p.input_zero_point * p.reduced_count));
+    std::array<dwords, parts> r;
+    for (std::size_t k = 0; k < parts; ++k) r[k] = simd::apply_fused_requantization(total[k] - offset, fused);
+    if constexpr (std::is_same<T, std::int8_t>::value) {
+      return int8_lane_sums<A>::narrow(r);
+    } else {
+      return simd::saturating_narrow<T>(r[0], r[1]);
+    }
+  }
+
+  // The scalar spec on the sums of the first n lanes.
+  void requantize_scalar(const std::array<dwords, parts>& total, T* out, std::size_t n) const noexcept {
+    alignas(64) std::int32_t sums[parts * dwords::size];
+    if constexpr (std::is_same<T, std::int8_t>::value) {
+      int8_lane_sums<A>::store_lane_order(total, sums);
+    } else {
+      for (std::size_t k = 0; k < parts; ++k) total[k].store_aligned(sums + k * dwords::size);
+    }
+    for (std::size_t i = 0; i < n; ++i) out[i] = mean_element(p, sums[i]);
+  }
+
+  void operator()(const T* base, T* out) const noexcept {
+    std::int64_t c = 0;
+    for (; c + static_cast<std::int64_t>(lanes) <= channels; c += lanes) {
+      const auto total = sum(base + c, [](const T* q) { return lanes_type::load_unaligned(q); });
+      if (has_fused) {
+        requantize(total).store_unaligned(out + c);
+      } else {
+        requantize_scalar(total, out + c, lanes);
+      }
+    }
+    if (c < channels) {
+      const auto rest = static_cast<std::size_t>(channels - c);
+      const auto total = sum(base + c, [rest](const T* q) { return simd::load_partial<A>(q, rest); });
+      if (has_fused) {
+        simd::store_partial<A>(out + c, requantize(total), rest);
+      } else {
+        requantize_scalar(total, out + c, rest);
+      }
+    }
+  }
+};
+
+}  // namespace detail
+
+// The vector path for arch A: bit-identical to scalar::mean. It serves the means whose kept axes
+// end with a contiguous one (NHWC over H, W: a global average pool) and whose reduced count keeps
+// the centred sums inside int32 (int8: below 2^23 elements, int16: up to 32768); the others run
+// the scalar reference.
+template <class A = default_arch, class T, class Policy>
+void mean(const mean_params<T, Policy>& p, const T* input, T* output) noexcept {
+  const int last = p.outer.rank - 1;
+  const std::int64_t limit = std::is_same<T, std::int8_t>::value ? (std::int64_t{1} << 23) : 32769;
+  if (last < 0 || p.outer.stride[last] != 1 || p.outer.extent[last] < 1 || p.reduced_count >= limit) {
+    scalar::mean(p, input, output);
+    return;
+  }
+  detail::mean_over_channels<A, T, Policy> k{p, detail::simplify_view<A>(p.reduced), p.outer.extent[last]};
+  if constexpr (std::is_same<Policy, double_rounding>::value || std::is_same<Policy, single_rounding>::value) {
+    const std::int64_t zp = p.input_zero_point;
+    const std::int64_t widest = std::max<std::int64_t>(std::numeric_limits<T>::max() - zp, zp - std::numeric_limits<T>::min());
+    const auto fused = make_fused_requantization<Policy>(p.mean_multiplier, p.output_zero_point,
+                                                         static_cast<std::int32_t>(widest * p.reduced_count));
+    k.has_fused = fused.ok();
+    if (fused.ok()) k.fused = *fused;
+  }
+  strided_view prefix = p.outer;  // the kept axes before the channels
+  prefix.rank = last;
+  prefix.offset = 0;
+  std::int64_t index = 0;
+  ::qkern::detail::for_each_offset(prefix, [&](std::int64_t offset) {
+    k(input + offset, output + index * k.channels);
+    ++index;
+  });
+}
+
+}  // namespace simd
+#endif  // QKERN_SIMD
+
+// --- the public eval -------------------------------------------------------------------------
+
+// output (p.output_count elements, shape p.output) = the requantized mean over the axes. The SIMD
+// path when qkern is built with it (the scalar reference in constant expressions); both give
+// the same bits.
 template <class T, class Policy>
 constexpr void mean(const mean_params<T, Policy>& p, const T* input, T* output) noexcept {
+#if QKERN_SIMD
+  if (!simd::in_constant_evaluation()) {
+    simd::mean(p, input, output);
+    return;
+  }
+#endif
   scalar::mean(p, input, output);
 }
 

@@ -2,10 +2,13 @@
 // padding for SAME / VALID, and the params both pools use (NHWC, one window per channel).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 
 #include "qkern/core/activation.hpp"
+#include "qkern/core/config.hpp"
 #include "qkern/core/quantization.hpp"
 #include "qkern/core/shape.hpp"
 #include "qkern/core/status.hpp"
@@ -147,4 +150,87 @@ constexpr tap_range clip_window(std::int32_t output_index, std::int32_t stride, 
 }
 
 }  // namespace detail
+
+// --- the SIMD paths' window walk -----------------------------------------------------------
+
+#if QKERN_SIMD
+namespace simd {
+namespace detail {
+
+// The windows of a pool, each clipped to the input as the scalar references clip them, output
+// row by output row; each row is split into its border windows and the run of interior windows
+// (inside the input in x, so filter_width columns each). For every output row:
+//   window(origin, rows, columns, row_stride, out)   for each border pixel: origin is the
+//     window's first in-bounds input pixel, its taps are origin + r*row_stride + x*channels for
+//     r < rows, x < columns (both >= 1), and out receives its `channels` outputs;
+//   run(first, rows, row_stride, column_step, count, out)   once for the interior pixels: pixel
+//     k < count starts at first + k*column_step (rows x filter_width taps) and writes
+//     out + k*channels.
+template <class T, class Window, class Run>
+void for_each_pool_row(const pool2d_params<T>& p, const T* input, T* output, Window&& window, Run&& run) noexcept {
+  const std::int64_t channels = p.channels;
+  const std::int64_t row = std::int64_t{p.input_width} * channels;
+  const std::int64_t image = std::int64_t{p.input_height} * row;
+  const std::int64_t stride = p.window.stride_width;
+  const std::int64_t pad = p.padding.width;
+  const std::int64_t out_width = p.output[2];
+  // Interior: ox*stride - pad >= 0 and ox*stride - pad + filter_width <= input_width.
+  const std::int64_t lo = std::min<std::int64_t>(out_width, (pad + stride - 1) / stride);
+  const std::int64_t last_start = std::int64_t{p.input_width} - p.window.filter_width + pad;
+  const std::int64_t hi = std::max<std::int64_t>(lo, last_start < 0 ? 0 : std::min<std::int64_t>(out_width, last_start / stride + 1));
+  const auto border = [&](const T* batch, std::int64_t y0, std::int32_t rows, std::int64_t ox, T* out) {
+    const auto xs = ::qkern::detail::clip_window(static_cast<std::int32_t>(ox), p.window.stride_width, p.padding.width,
+                                                 p.window.filter_width, p.input_width);
+    window(batch + y0 * row + xs.begin * channels, rows, xs.end - xs.begin, row, out);
+  };
+  for (std::int64_t b = 0; b < p.batches; ++b) {
+    const T* batch = input + b * image;
+    for (std::int32_t oy = 0; oy < p.output[1]; ++oy) {
+      const auto ys = ::qkern::detail::clip_window(oy, p.window.stride_height, p.padding.height,
+                                                   p.window.filter_height, p.input_height);
+      const std::int32_t rows = ys.end - ys.begin;
+      for (std::int64_t ox = 0; ox < lo; ++ox) border(batch, ys.begin, rows, ox, output + ox * channels);
+      if (hi > lo) {
+        run(batch + ys.begin * row + (lo * stride - pad) * channels, rows, row, stride * channels, hi - lo,
+            output + lo * channels);
+      }
+      for (std::int64_t ox = hi; ox < out_width; ++ox) border(batch, ys.begin, rows, ox, output + ox * channels);
+      output += out_width * channels;
+    }
+  }
+}
+
+// visit(tap) for every tap of a window from for_each_pool_row, row by row. Width > 0 unrolls
+// the rows that hold exactly Width taps (every interior window of a filter that wide), so that
+// the common windows run without an inner loop.
+template <int Width, class T, class Visit>
+void for_each_pool_tap(const T* origin, std::int32_t rows, std::int32_t columns, std::int64_t row_stride,
+                       std::int64_t channels, Visit&& visit) noexcept {
+  for (std::int32_t r = 0; r < rows; ++r) {
+    const T* tap = origin + r * row_stride;
+    if constexpr (Width > 0) {
+      if (columns == Width) {
+        for (int x = 0; x < Width; ++x) visit(tap + x * channels);
+        continue;
+      }
+    }
+    for (std::int32_t x = 0; x < columns; ++x) visit(tap + x * channels);
+  }
+}
+
+// Calls run(std::integral_constant<int, W>{}) with W = the filter width where a specialised
+// form exists (2 and 3, the common pools), else W = 0.
+template <class Run>
+void with_filter_width(std::int32_t filter_width, Run&& run) noexcept {
+  switch (filter_width) {
+    case 2: run(std::integral_constant<int, 2>{}); break;
+    case 3: run(std::integral_constant<int, 3>{}); break;
+    default: run(std::integral_constant<int, 0>{}); break;
+  }
+}
+
+}  // namespace detail
+}  // namespace simd
+#endif  // QKERN_SIMD
+
 }  // namespace qkern
