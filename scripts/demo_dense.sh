@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The demo: installs what it needs, builds and runs qkern_demo.
+# The Dense-layer demo: installs what it needs, builds and runs qkern_demo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

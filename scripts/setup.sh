@@ -6,7 +6,7 @@
 set -euo pipefail
 
 packages=(
-  g++ cmake ninja-build pkg-config
+  g++ cmake ninja-build pkg-config python3
   doctest-dev librapidcheck-dev libgemmlowp-dev nlohmann-json3-dev
   libxsimd-dev xtl-dev libbenchmark-dev
   libxnnpack-dev libpthreadpool-dev
