@@ -114,6 +114,20 @@ struct operand {
   }
 };
 
+// Weights packed once when the network is built, as an interpreter's prepare step would: the
+// SIMD eval then reads them in the dot-product layout instead of repacking on every call.
+struct packed_storage {
+  std::vector<unsigned char> bytes;
+  qkern::packed_weights weights{};
+
+  // 64-byte aligned storage of `size` bytes inside `bytes`.
+  unsigned char* reserve(std::size_t size) {
+    bytes.assign(size + 63, 0);
+    const auto address = reinterpret_cast<std::uintptr_t>(bytes.data());
+    return bytes.data() + ((64 - address % 64) % 64);
+  }
+};
+
 inline const char* activation_name(qkern::fused_activation a) {
   switch (a) {
     case qkern::fused_activation::none: return "";
@@ -680,6 +694,20 @@ class network {
                  (p->groups > 1 ? " groups " + std::to_string(p->groups) : "") + detail::activation_name(act);
     const detail::operand a = c.operand(in), w = c.operand(filter), y = c.operand(out);
     const bool scalar = options_.scalar;
+    if constexpr (std::is_same<T, std::int8_t>::value) {
+      if (!scalar) {
+        auto packed = std::make_shared<detail::packed_storage>();
+        const Bias* b = bias_data ? bias_data->data() : nullptr;
+        auto packing = qkern::pack_conv2d_weights(*p, w.in<std::int8_t>(nullptr), b,
+                                                  packed->reserve(p->packed_weights_size), p->packed_weights_size);
+        if (!packing.ok()) return void(c.fail(packing.error()));
+        packed->weights = *packing;
+        c.l.eval = [p = *p, a, y, packed, bias_data, multipliers, scales](std::byte* arena) {
+          qkern::conv2d(p, packed->weights, a.in<T>(arena), y.out<T>(arena));
+        };
+        return;
+      }
+    }
     c.l.eval = [p = *p, a, w, y, bias_data, multipliers, scales, scalar](std::byte* arena) {
       const Bias* b = bias_data ? bias_data->data() : nullptr;
       if (scalar) qkern::scalar::conv2d(p, a.in<T>(arena), w.in<std::int8_t>(arena), b, y.out<T>(arena));
@@ -801,6 +829,21 @@ class network {
                  std::to_string(units) + (qf.count > 1 ? " per-channel" : "") + detail::activation_name(options.activation);
     const detail::operand a = c.operand(in), w = c.operand(weights), y = c.operand(out);
     const bool scalar = options_.scalar;
+    if constexpr (std::is_same<T, std::int8_t>::value) {
+      if (!scalar) {
+        auto packed = std::make_shared<detail::packed_storage>();
+        const Bias* b = bias_data ? bias_data->data() : nullptr;
+        auto packing = qkern::pack_fully_connected_weights(*p, w.in<std::int8_t>(nullptr), b,
+                                                           packed->reserve(p->packed_weights_size),
+                                                           p->packed_weights_size);
+        if (!packing.ok()) return void(c.fail(packing.error()));
+        packed->weights = *packing;
+        c.l.eval = [p = *p, a, y, packed, bias_data, multipliers, scales](std::byte* arena) {
+          qkern::fully_connected(p, packed->weights, a.in<T>(arena), y.out<T>(arena));
+        };
+        return;
+      }
+    }
     c.l.eval = [p = *p, a, w, y, bias_data, multipliers, scales, scalar](std::byte* arena) {
       const Bias* b = bias_data ? bias_data->data() : nullptr;
       if (scalar) qkern::scalar::fully_connected(p, a.in<T>(arena), w.in<std::int8_t>(arena), b, y.out<T>(arena));
