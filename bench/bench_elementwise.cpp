@@ -1,13 +1,16 @@
 // Elementwise kernels at MobileNet-like shapes: qkern's public eval (SIMD where available),
-// qkern's scalar reference, and XNNPACK's qs8 add and multiply, in one run.
+// qkern's scalar reference, and XNNPACK's qs8 add and multiply, in one run. The unary ops
+// (quantize, dequantize, requantize) run on the 1xHxWxC tensor alone.
 //
 // Throughput counts bytes as in1 + in2 + out (a broadcast operand counts its own, smaller,
 // size), in the benchmark's bytes_per_second counter.
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "qkern/kernels/elementwise.hpp"
@@ -55,14 +58,14 @@ constexpr qkern::quantization_params q_mul_out{0.0627f, 5};
 
 enum class path { dispatched, scalar };
 
-template <class Params, class Eval>
+template <class Out = std::int8_t, class Params, class Eval>
 void run_binary(benchmark::State& state, const workload& wl, const Params& p, Eval eval) {
   const auto a = random_int8(wl.small_count, 1);
   const auto b = random_int8(wl.big_count, 2);
-  std::vector<std::int8_t> out(static_cast<std::size_t>(wl.big_count));
+  std::unique_ptr<Out[]> out(new Out[static_cast<std::size_t>(wl.big_count)]());  // bool: no std::vector<bool>
   for (auto _ : state) {
-    eval(p, a.data(), b.data(), out.data());
-    benchmark::DoNotOptimize(out.data());
+    eval(p, a.data(), b.data(), out.get());
+    benchmark::DoNotOptimize(out.get());
     benchmark::ClobberMemory();
   }
   state.SetBytesProcessed(state.iterations() * (wl.small_count + 2 * wl.big_count));
@@ -126,11 +129,105 @@ void bench_squared_difference(benchmark::State& state, layout l, path which) {
   }
 }
 
+void bench_minimum(benchmark::State& state, layout l, path which) {
+  const auto wl = make_workload(static_cast<std::int32_t>(state.range(0)), static_cast<std::int32_t>(state.range(0)),
+                                static_cast<std::int32_t>(state.range(1)), l);
+  const auto p = qkern::prepare_minimum<std::int8_t>(q1, wl.small, q1, wl.big, q1).value();
+  if (which == path::scalar) {
+    run_binary(state, wl, p, [](const auto& pp, auto* x, auto* y, auto* o) { qkern::scalar::minimum(pp, x, y, o); });
+  } else {
+    run_binary(state, wl, p, [](const auto& pp, auto* x, auto* y, auto* o) { qkern::minimum(pp, x, y, o); });
+  }
+}
+
+// The comparisons (bool output, one byte each). Different input quantizations, so same-shape
+// and SE compare the rescaled values; a scalar operand turns into raw thresholds.
+#define QKERN_BENCH_COMPARISON(op)                                                                               \
+  void bench_##op(benchmark::State& state, layout l, path which) {                                               \
+    const auto wl =                                                                                              \
+        make_workload(static_cast<std::int32_t>(state.range(0)), static_cast<std::int32_t>(state.range(0)),      \
+                      static_cast<std::int32_t>(state.range(1)), l);                                             \
+    const auto p = qkern::prepare_comparison<std::int8_t>(q1, wl.small, q2, wl.big).value();                     \
+    if (which == path::scalar) {                                                                                 \
+      run_binary<bool>(state, wl, p,                                                                             \
+                       [](const auto& pp, auto* x, auto* y, bool* o) { qkern::scalar::op(pp, x, y, o); });       \
+    } else {                                                                                                     \
+      run_binary<bool>(state, wl, p, [](const auto& pp, auto* x, auto* y, bool* o) { qkern::op(pp, x, y, o); }); \
+    }                                                                                                            \
+  }
+QKERN_BENCH_COMPARISON(equal)
+QKERN_BENCH_COMPARISON(not_equal)
+QKERN_BENCH_COMPARISON(less)
+QKERN_BENCH_COMPARISON(less_equal)
+QKERN_BENCH_COMPARISON(greater)
+QKERN_BENCH_COMPARISON(greater_equal)
+#undef QKERN_BENCH_COMPARISON
+
+// The unary ops on a 1xHxWxC tensor; throughput counts input + output bytes.
+template <class In, class Out, class Params, class Eval>
+void run_unary(benchmark::State& state, const std::vector<In>& in, const Params& p, Eval eval) {
+  std::vector<Out> out(in.size());
+  for (auto _ : state) {
+    eval(p, in.data(), out.data());
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(in.size() * (sizeof(In) + sizeof(Out))));
+}
+
+qkern::shape unary_shape(const benchmark::State& state) {
+  return qkern::make_shape({1, state.range(0), state.range(0), state.range(1)}).value();
+}
+
+void bench_quantize(benchmark::State& state, path which) {
+  const auto s = unary_shape(state);
+  const auto p = qkern::prepare_quantize<std::int8_t>(q1, s).value();
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> dist(-3.2f, 3.2f);  // past the int8 range: saturation too
+  std::vector<float> in(static_cast<std::size_t>(s.element_count()));
+  for (auto& x : in) x = dist(rng);
+  if (which == path::scalar) {
+    run_unary<float, std::int8_t>(state, in, p,
+                                  [](const auto& pp, auto* x, auto* y) { qkern::scalar::quantize(pp, x, y); });
+  } else {
+    run_unary<float, std::int8_t>(state, in, p, [](const auto& pp, auto* x, auto* y) { qkern::quantize(pp, x, y); });
+  }
+}
+
+void bench_dequantize(benchmark::State& state, path which) {
+  const auto s = unary_shape(state);
+  const auto p = qkern::prepare_dequantize<std::int8_t>(q1, s).value();
+  const auto in = random_int8(s.element_count(), 4);
+  if (which == path::scalar) {
+    run_unary<std::int8_t, float>(state, in, p,
+                                  [](const auto& pp, auto* x, auto* y) { qkern::scalar::dequantize(pp, x, y); });
+  } else {
+    run_unary<std::int8_t, float>(state, in, p, [](const auto& pp, auto* x, auto* y) { qkern::dequantize(pp, x, y); });
+  }
+}
+
+template <class Out>
+void bench_requantize(benchmark::State& state, path which) {
+  const auto s = unary_shape(state);
+  const qkern::quantization_params out_q =
+      std::is_same<Out, std::int16_t>::value ? qkern::quantization_params{0.0002f, 0} : q2;
+  const auto p = qkern::prepare_requantize<std::int8_t, Out>(q1, out_q, s).value();
+  const auto in = random_int8(s.element_count(), 5);
+  if (which == path::scalar) {
+    run_unary<std::int8_t, Out>(state, in, p,
+                                [](const auto& pp, auto* x, auto* y) { qkern::scalar::requantize(pp, x, y); });
+  } else {
+    run_unary<std::int8_t, Out>(state, in, p, [](const auto& pp, auto* x, auto* y) { qkern::requantize(pp, x, y); });
+  }
+}
+
 // BENCHMARK_CAPTURE needs plain function names.
 void bench_add_double(benchmark::State& s, layout l, path p) { bench_add<qkern::double_rounding>(s, l, p); }
 void bench_add_single(benchmark::State& s, layout l, path p) { bench_add<qkern::single_rounding>(s, l, p); }
 void bench_mul_double(benchmark::State& s, layout l, path p) { bench_mul<qkern::double_rounding>(s, l, p); }
 void bench_mul_single(benchmark::State& s, layout l, path p) { bench_mul<qkern::single_rounding>(s, l, p); }
+void bench_requantize_int8(benchmark::State& s, path p) { bench_requantize<std::int8_t>(s, p); }
+void bench_requantize_int16(benchmark::State& s, path p) { bench_requantize<std::int16_t>(s, p); }
 
 #if defined(QKERN_BENCH_XNNPACK)
 enum class xnn_op { add, multiply };
@@ -147,10 +244,10 @@ void bench_xnnpack(benchmark::State& state, xnn_op op, layout l) {
   xnn_operator_t handle = nullptr;
   const auto& qo = op == xnn_op::add ? q_add_out : q_mul_out;
   const auto zp = [](const qkern::quantization_params& q) { return static_cast<std::int8_t>(q.zero_point); };
-  xnn_status s = op == xnn_op::add
-                     ? xnn_create_add_nd_qs8(zp(q1), q1.scale, zp(q2), q2.scale, zp(qo), qo.scale, -128, 127, 0, &handle)
-                     : xnn_create_multiply_nd_qs8(zp(q1), q1.scale, zp(q2), q2.scale, zp(qo), qo.scale, -128, 127, 0,
-                                                  &handle);
+  xnn_status s =
+      op == xnn_op::add
+          ? xnn_create_add_nd_qs8(zp(q1), q1.scale, zp(q2), q2.scale, zp(qo), qo.scale, -128, 127, 0, &handle)
+          : xnn_create_multiply_nd_qs8(zp(q1), q1.scale, zp(q2), q2.scale, zp(qo), qo.scale, -128, 127, 0, &handle);
   if (s != xnn_status_success) return state.SkipWithError("xnn create failed");
   s = op == xnn_op::add ? xnn_setup_add_nd_qs8(handle, shape_a.size(), shape_a.data(), shape_b.size(), shape_b.data(),
                                                 a.data(), b.data(), out.data(), nullptr)
@@ -185,6 +282,22 @@ QKERN_BENCH_LAYOUTS(mul_single, bench_mul_single);
 QKERN_BENCH_LAYOUTS(sub, bench_sub);
 QKERN_BENCH_LAYOUTS(maximum, bench_maximum);
 QKERN_BENCH_LAYOUTS(squared_difference, bench_squared_difference);
+QKERN_BENCH_LAYOUTS(minimum, bench_minimum);
+QKERN_BENCH_LAYOUTS(equal, bench_equal);
+QKERN_BENCH_LAYOUTS(not_equal, bench_not_equal);
+QKERN_BENCH_LAYOUTS(less, bench_less);
+QKERN_BENCH_LAYOUTS(less_equal, bench_less_equal);
+QKERN_BENCH_LAYOUTS(greater, bench_greater);
+QKERN_BENCH_LAYOUTS(greater_equal, bench_greater_equal);
+
+#define QKERN_BENCH_UNARY(name, fn)                                                   \
+  BENCHMARK_CAPTURE(fn, name##_qkern, path::dispatched)->Apply(shapes);               \
+  BENCHMARK_CAPTURE(fn, name##_scalar, path::scalar)->Apply(shapes)
+
+QKERN_BENCH_UNARY(quantize, bench_quantize);
+QKERN_BENCH_UNARY(dequantize, bench_dequantize);
+QKERN_BENCH_UNARY(requantize_int8_int8, bench_requantize_int8);
+QKERN_BENCH_UNARY(requantize_int8_int16, bench_requantize_int16);
 
 #if defined(QKERN_BENCH_XNNPACK)
 BENCHMARK_CAPTURE(bench_xnnpack, add_same_xnnpack, xnn_op::add, layout::same_shape)->Apply(shapes);

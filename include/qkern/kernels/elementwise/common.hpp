@@ -49,6 +49,12 @@ constexpr status require_zero_point_zero_for_int16(const quantization_params& q,
   return {};
 }
 
+// The largest |q + offset| over int8 values q: the bound the fused requantization forms are
+// derived for.
+constexpr std::int32_t widest_int8_offset_value(std::int32_t offset) noexcept {
+  return 127 + offset > 128 - offset ? 127 + offset : 128 - offset;
+}
+
 template <class T>
 inline constexpr bool is_int8_or_int16 = std::is_same<T, std::int8_t>::value || std::is_same<T, std::int16_t>::value;
 

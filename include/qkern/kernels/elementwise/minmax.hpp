@@ -8,6 +8,7 @@
 //   if (p) qkern::maximum(*p, in1, in2, out);
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "qkern/core/broadcast.hpp"
@@ -16,6 +17,11 @@
 #include "qkern/core/status.hpp"
 #include "qkern/kernels/elementwise/binary_loop.hpp"
 #include "qkern/kernels/elementwise/common.hpp"
+
+#if QKERN_SIMD
+#include "qkern/simd/arch.hpp"
+#include "qkern/simd/row_driver.hpp"
+#endif
 
 namespace qkern {
 namespace detail {
@@ -99,16 +105,84 @@ constexpr void minimum(const minimum_params<T>& p, const T* input1, const T* inp
 
 }  // namespace scalar
 
+// --- the SIMD path ---------------------------------------------------------------------------
+
+#if QKERN_SIMD
+namespace simd {
+namespace detail {
+
+// One row of maximum (IsMaximum) or minimum: a lane-wise max/min of the raw values.
+template <class A, class T, bool IsMaximum>
+struct minmax_row {
+  using first_type = T;
+  using second_type = T;
+  using output_type = T;
+  using values = xsimd::batch<T, A>;
+  using first_operand = values;
+  using second_operand = values;
+  static constexpr std::size_t lanes = values::size;
+
+  QKERN_SIMD_STEP static values load_first(const T* p) noexcept { return values::load_unaligned(p); }
+  QKERN_SIMD_STEP static values load_second(const T* p) noexcept { return values::load_unaligned(p); }
+  QKERN_SIMD_STEP static values splat_first(T v) noexcept { return values(v); }
+  QKERN_SIMD_STEP static values splat_second(T v) noexcept { return values(v); }
+  QKERN_SIMD_STEP static void store(const values& a, const values& b, T* out) noexcept {
+    (IsMaximum ? xsimd::max(a, b) : xsimd::min(a, b)).store_unaligned(out);
+  }
+  static T element(T a, T b) noexcept {
+    if constexpr (IsMaximum) {
+      return maximum_element(maximum_params<T>{}, a, b);
+    } else {
+      return minimum_element(minimum_params<T>{}, a, b);
+    }
+  }
+
+  // Rows are not coalesced: copying short rows would cost as much as the op itself.
+  void operator()(const T* a, int a_step, const T* b, int b_step, T* out, std::int64_t n) const noexcept {
+    run_binary_row(*this, a, a_step, b, b_step, out, n);
+  }
+
+};
+
+}  // namespace detail
+
+// The vector paths for arch A: bit-identical to scalar::maximum and scalar::minimum.
+template <class A = default_arch, class T>
+void maximum(const maximum_params<T>& p, const T* input1, const T* input2, T* output) noexcept {
+  detail::run_rows(p.broadcast, input1, input2, output, detail::minmax_row<A, T, true>{},
+                   xsimd::batch<T, A>::size, false);
+}
+
+template <class A = default_arch, class T>
+void minimum(const minimum_params<T>& p, const T* input1, const T* input2, T* output) noexcept {
+  detail::run_rows(p.broadcast, input1, input2, output, detail::minmax_row<A, T, false>{},
+                   xsimd::batch<T, A>::size, false);
+}
+
+}  // namespace simd
+#endif  // QKERN_SIMD
+
+// --- the public eval -------------------------------------------------------------------------
+
 // output = max(input1, input2), broadcast; output holds p.broadcast.output_count elements.
+// Runs the SIMD path when qkern is built with it, else the scalar reference; both give the same bits.
 template <class T>
-constexpr void maximum(const maximum_params<T>& p, const T* input1, const T* input2, T* output) noexcept {
+void maximum(const maximum_params<T>& p, const T* input1, const T* input2, T* output) noexcept {
+#if QKERN_SIMD
+  simd::maximum(p, input1, input2, output);
+#else
   scalar::maximum(p, input1, input2, output);
+#endif
 }
 
 // output = min(input1, input2), broadcast.
 template <class T>
-constexpr void minimum(const minimum_params<T>& p, const T* input1, const T* input2, T* output) noexcept {
+void minimum(const minimum_params<T>& p, const T* input1, const T* input2, T* output) noexcept {
+#if QKERN_SIMD
+  simd::minimum(p, input1, input2, output);
+#else
   scalar::minimum(p, input1, input2, output);
+#endif
 }
 
 }  // namespace qkern

@@ -1,0 +1,140 @@
+// add, sub and mul (int8, int16): the SIMD path equals the scalar reference on random shapes of
+// every broadcast kind, random quantizations (including ones outside the fused forms), extreme
+// data, both rounding policies and every fused activation.
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <string>
+
+#include "cases.hpp"
+
+namespace {
+
+using namespace qkern_ew_test;
+
+enum class arith { add, sub, mul };
+
+constexpr const char* arith_name(arith op) {
+  return op == arith::add ? "add" : op == arith::sub ? "sub" : "mul";
+}
+
+// A scale relative to `base`: base * 2^[lo, hi] * (1 + m / 2^20).
+template <class Source>
+float relative_scale(Source& src, double base, int lo, int hi) {
+  return static_cast<float>(base * static_cast<double>(draw_scale(src, lo, hi)));
+}
+
+template <arith Op, class T, class Policy, class Source>
+std::string arith_case(Source& src) {
+  const binary_shapes shapes = draw_shapes(src);
+  // Input scales: activation-like, sometimes far apart.
+  const bool wide = src.in_range(0, 3) == 0;
+  qkern::quantization_params q1{draw_scale(src, wide ? -24 : -10, wide ? 6 : -2), draw_zero_point<T>(src)};
+  qkern::quantization_params q2{draw_scale(src, wide ? -24 : -10, wide ? 6 : -2), draw_zero_point<T>(src)};
+  if (src.in_range(0, 3) == 0) q2.scale = q1.scale;  // equal scales: both multipliers are 1/2
+  qkern::quantization_params qo{1.0f, draw_zero_point<T>(src)};
+  if constexpr (Op == arith::mul) {
+    // real multiplier s1 s2 / so from 2^-34 (flushed to 0) up to 2^20 (left shifts, outside
+    // the fused form from 2^14 on)
+    qo.scale = relative_scale(src, static_cast<double>(q1.scale) * q2.scale, -20, 34);
+  } else {
+    // the output multiplier 2 max(s) / (2^left_shift so) must stay below 1
+    const double larger = q1.scale > q2.scale ? q1.scale : q2.scale;
+    qo.scale = relative_scale(src, larger, std::is_same<T, std::int8_t>::value ? -19 : -14, 8);
+  }
+  const qkern::fused_activation act = draw_activation(src);
+  const std::string what = std::string(arith_name(Op)) + (sizeof(T) == 1 ? " int8 " : " int16 ") + Policy::name +
+                           ", q1 " + to_string(q1) + ", q2 " + to_string(q2) + ", out " + to_string(qo) +
+                           ", activation " + std::to_string(static_cast<int>(act));
+  if constexpr (Op == arith::add) {
+    const auto p = qkern::prepare_add<T, Policy>(q1, shapes.first, q2, shapes.second, qo, act);
+    if (!p.ok()) return skipped_case;
+    return run_binary_case<T, T>(
+        src, *p, shapes, q1.zero_point, q2.zero_point, what,
+        [](const auto& pp, const T* x, const T* y, T* z) { qkern::scalar::add(pp, x, y, z); },
+        [](const auto& pp, const T* x, const T* y, T* z) { qkern::simd::add<arch>(pp, x, y, z); });
+  } else if constexpr (Op == arith::sub) {
+    const auto p = qkern::prepare_sub<T, Policy>(q1, shapes.first, q2, shapes.second, qo, act);
+    if (!p.ok()) return skipped_case;
+    return run_binary_case<T, T>(
+        src, *p, shapes, q1.zero_point, q2.zero_point, what,
+        [](const auto& pp, const T* x, const T* y, T* z) { qkern::scalar::sub(pp, x, y, z); },
+        [](const auto& pp, const T* x, const T* y, T* z) { qkern::simd::sub<arch>(pp, x, y, z); });
+  } else {
+    const auto p = qkern::prepare_mul<T, Policy>(q1, shapes.first, q2, shapes.second, qo, act);
+    if (!p.ok()) return skipped_case;
+    return run_binary_case<T, T>(
+        src, *p, shapes, q1.zero_point, q2.zero_point, what,
+        [](const auto& pp, const T* x, const T* y, T* z) { qkern::scalar::mul(pp, x, y, z); },
+        [](const auto& pp, const T* x, const T* y, T* z) { qkern::simd::mul<arch>(pp, x, y, z); });
+  }
+}
+
+template <arith Op, class T>
+void check_both_policies() {
+  const std::string name = std::string(arith_name(Op)) + (sizeof(T) == 1 ? " int8" : " int16");
+  check_cases(name + " double: simd == scalar",
+              [](auto& src) { return arith_case<Op, T, qkern::double_rounding>(src); });
+  check_cases(name + " single: simd == scalar",
+              [](auto& src) { return arith_case<Op, T, qkern::single_rounding>(src); });
+}
+
+TEST_CASE("add int8: simd == scalar") { check_both_policies<arith::add, std::int8_t>(); }
+TEST_CASE("add int16: simd == scalar") { check_both_policies<arith::add, std::int16_t>(); }
+TEST_CASE("sub int8: simd == scalar") { check_both_policies<arith::sub, std::int8_t>(); }
+TEST_CASE("sub int16: simd == scalar") { check_both_policies<arith::sub, std::int16_t>(); }
+TEST_CASE("mul int8: simd == scalar") { check_both_policies<arith::mul, std::int8_t>(); }
+TEST_CASE("mul int16: simd == scalar") { check_both_policies<arith::mul, std::int16_t>(); }
+
+// |product| reaches 255 * 129 = 32895 with zero points 127 and 1 (inputs -128) or -128 and -2
+// (inputs 127): a real multiplier in [2^14, 2^15) makes the fused form shift it left by 16,
+// just past int32, so the fused form must not be chosen there.
+template <class Policy>
+std::string mul_widest_products(std::int32_t zp1, std::int32_t zp2, std::int8_t value) {
+  const qkern::shape s = qkern::make_shape({3 * byte_lanes + 5}).value();
+  const qkern::quantization_params q1{1.0f, zp1};
+  const qkern::quantization_params q2{1.0f, zp2};
+  const qkern::quantization_params qo{1.0f / (1.5f * 16384.0f), 0};
+  const auto p = qkern::prepare_mul<std::int8_t, Policy>(q1, s, q2, s, qo).value();
+  const std::vector<std::int8_t> a(static_cast<std::size_t>(s.element_count()), value);
+  guarded_output<std::int8_t> expected(s.element_count());
+  guarded_output<std::int8_t> got(s.element_count());
+  qkern::scalar::mul(p, a.data(), a.data(), expected.get());
+  qkern::simd::mul<arch>(p, a.data(), a.data(), got.get());
+  return compare_outputs(expected, got);
+}
+
+TEST_CASE("mul int8: widest products at the fused form's bound") {
+  for (const auto& zps : {std::pair<int, int>{127, 1}, std::pair<int, int>{-128, -2}, std::pair<int, int>{127, 127}}) {
+    const std::int8_t value = zps.first > 0 ? -128 : 127;
+    INFO("zero points " << zps.first << ", " << zps.second);
+    CHECK(mul_widest_products<qkern::double_rounding>(zps.first, zps.second, value) == "");
+    CHECK(mul_widest_products<qkern::single_rounding>(zps.first, zps.second, value) == "");
+  }
+}
+
+// The shape generator reaches every broadcast kind, both operand orders, and ranks 0 to 6.
+TEST_CASE("case generator covers every broadcast kind") {
+  seeded_source src(12345);
+  int kinds[5][3] = {};
+  int ranks[qkern::max_rank + 1] = {};
+  for (int i = 0; i < 3000; ++i) {
+    const binary_shapes s = draw_shapes(src);
+    const auto plan = qkern::make_broadcast_plan(s.first, s.second);
+    REQUIRE(plan.ok());
+    ++kinds[static_cast<int>(plan->kind)][static_cast<int>(plan->operand)];
+    ++ranks[plan->output.rank];
+    CHECK(plan->output_count <= 50000);
+  }
+  CHECK(kinds[static_cast<int>(qkern::broadcast_kind::same_shape)][0] > 0);
+  for (const auto kind : {qkern::broadcast_kind::scalar, qkern::broadcast_kind::inner_vector,
+                          qkern::broadcast_kind::outer_vector}) {
+    INFO(qkern::broadcast_kind_name(kind));
+    CHECK(kinds[static_cast<int>(kind)][static_cast<int>(qkern::broadcast_operand::first)] > 0);
+    CHECK(kinds[static_cast<int>(kind)][static_cast<int>(qkern::broadcast_operand::second)] > 0);
+  }
+  CHECK(kinds[static_cast<int>(qkern::broadcast_kind::general)][0] > 0);
+  for (int r = 0; r <= qkern::max_rank; ++r) CHECK(ranks[r] > 0);
+}
+
+}  // namespace
