@@ -163,7 +163,11 @@ void fill_header_lane(packed_block_header& h, std::int32_t l, std::int64_t sum, 
     }
     h.multiplier[l] = f->multiplier;
     h.pre_shift[l] = f->pre_shift;
-    (l % 2 == 0 ? h.constant_even : h.constant_odd)[l / 2] = f->constant;
+    if (l % 2 == 0) {
+      h.constant_even[l / 2] = f->constant;
+    } else {
+      h.constant_odd[l / 2] = f->constant;
+    }
     h.final_shift[l] = f->final_shift;
     h.sign_mask[l] = f->sign_correction ? -1 : 0;
     h.zero_point_after[l] = f->zero_point_after;
