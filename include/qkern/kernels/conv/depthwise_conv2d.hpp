@@ -655,7 +655,7 @@ template <class T, class Policy, class Bias>
 constexpr void depthwise_conv2d(const depthwise_conv2d_params<T, Policy, Bias>& p, const T* input,
                                 const std::int8_t* filter, const Bias* bias, T* output) noexcept {
 #if QKERN_SIMD
-  if (!detail::in_constant_evaluation()) {
+  if (!simd::in_constant_evaluation()) {
     simd::depthwise_conv2d(p, input, filter, bias, output);
     return;
   }

@@ -288,7 +288,7 @@ template <class T, class Policy, class Bias>
 constexpr void fully_connected(const fully_connected_params<T, Policy, Bias>& p, const T* input,
                                const std::int8_t* weights, const Bias* bias, T* output) noexcept {
 #if QKERN_SIMD
-  if (!detail::in_constant_evaluation()) {
+  if (!simd::in_constant_evaluation()) {
     simd::fully_connected(p, input, weights, bias, output);
     return;
   }

@@ -9,19 +9,10 @@
 #include <cstring>
 
 #include "qkern/kernels/conv/packed_weights.hpp"
+#include "qkern/simd/constant_evaluation.hpp"
 
 namespace qkern {
 namespace detail {
-
-// True while the compiler evaluates a constant expression: the public evals then take the
-// scalar reference, which is constexpr (the SIMD paths are not).
-constexpr bool in_constant_evaluation() noexcept {
-#if defined(__GNUC__) || defined(__clang__)
-  return __builtin_is_constant_evaluated();
-#else
-  return false;
-#endif
-}
 
 // Packed storage must hold int64 constants at their natural alignment.
 inline constexpr std::size_t packed_storage_alignment = alignof(packed_block_header);
