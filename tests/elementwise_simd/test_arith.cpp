@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "cases.hpp"
 
@@ -135,6 +137,66 @@ TEST_CASE("case generator covers every broadcast kind") {
   }
   CHECK(kinds[static_cast<int>(qkern::broadcast_kind::general)][0] > 0);
   for (int r = 0; r <= qkern::max_rank; ++r) CHECK(ranks[r] > 0);
+}
+
+}  // namespace
+
+namespace {
+
+// add and sub in the carry form (kernels/elementwise/carry_form.hpp) through every broadcast
+// kind the SIMD drivers treat apart: same shape, a scalar operand, inner vectors (SE blocks,
+// whose vector is looked up once per call) of lengths around the vector width and around the
+// stack cache limit of 1024, outer vectors and a general case; each operand order.
+qkern::shape shape_of(const std::vector<std::int32_t>& extents) {
+  qkern::shape s;
+  s.rank = static_cast<int>(extents.size());
+  for (std::size_t d = 0; d < extents.size(); ++d) s.dims[d] = extents[d];
+  return s;
+}
+
+template <class Policy>
+std::string carry_form_broadcasts(std::uint64_t seed) {
+  const qkern::quantization_params q1{0.0235f, -7};
+  const qkern::quantization_params q2{0.0172f, 12};
+  const qkern::quantization_params qo{0.0391f, -3};
+  const std::vector<std::pair<std::vector<std::int32_t>, std::vector<std::int32_t>>> layouts = {
+      {{3, 5, 67}, {3, 5, 67}},     {{1}, {7, 131}},           {{1, 1, 1, 64}, {1, 9, 7, 64}},
+      {{63}, {5, 63}},              {{65}, {3, 65}},           {{1024}, {2, 1024}},
+      {{1025}, {2, 1025}},          {{1, 1, 200}, {2, 3, 200}}, {{6, 1}, {6, 150}},
+      {{2, 1, 70}, {2, 3, 70}},
+  };
+  for (const auto& [small, big] : layouts) {
+    for (const bool swap : {false, true}) {
+      const qkern::shape s1 = shape_of(swap ? big : small);
+      const qkern::shape s2 = shape_of(swap ? small : big);
+      const auto add = qkern::prepare_add<std::int8_t, Policy>(q1, s1, q2, s2, qo, qkern::fused_activation::relu6);
+      const auto sub = qkern::prepare_sub<std::int8_t, Policy>(q1, s1, q2, s2, qo);
+      if (!add.ok() || !sub.ok() || !add->carry_form.valid || !sub->carry_form.valid) return "carry form expected";
+      const std::vector<std::int8_t> a = make_data<std::int8_t>(s1.element_count(), seed * 7 + 1, q1.zero_point);
+      const std::vector<std::int8_t> b = make_data<std::int8_t>(s2.element_count(), seed * 7 + 2, q2.zero_point);
+      const std::int64_t n = add->broadcast.output_count;
+      guarded_output<std::int8_t> want(n), got(n);
+      qkern::scalar::add(*add, a.data(), b.data(), want.get());
+      qkern::simd::add<arch>(*add, a.data(), b.data(), got.get());
+      std::string failure = compare_outputs(want, got);
+      if (!failure.empty()) return "add " + std::to_string(s1.element_count()) + " x " +
+                                   std::to_string(s2.element_count()) + ": " + failure;
+      guarded_output<std::int8_t> want_sub(n), got_sub(n);
+      qkern::scalar::sub(*sub, a.data(), b.data(), want_sub.get());
+      qkern::simd::sub<arch>(*sub, a.data(), b.data(), got_sub.get());
+      failure = compare_outputs(want_sub, got_sub);
+      if (!failure.empty()) return "sub " + std::to_string(s1.element_count()) + " x " +
+                                   std::to_string(s2.element_count()) + ": " + failure;
+    }
+  }
+  return "";
+}
+
+TEST_CASE("add/sub int8 carry form: every broadcast kind") {
+  for (std::uint64_t seed = 1; seed <= 12; ++seed) {
+    CHECK(carry_form_broadcasts<qkern::double_rounding>(seed) == "");
+    CHECK(carry_form_broadcasts<qkern::single_rounding>(seed) == "");
+  }
 }
 
 }  // namespace

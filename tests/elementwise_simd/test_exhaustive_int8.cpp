@@ -2,8 +2,8 @@
 // hundreds of parameter sets per op and policy: random quantizations, equal and power-of-two
 // scales (ties), extreme zero points, multipliers set directly to 2^30, 2^30 + 1, INT32_MAX and
 // random values with extreme shifts, and random activation clamps. This is the proof of the
-// identities the fast rows rely on (the fused requantization, add's table form, mul's folded
-// doubling); prepare falls back to the other paths where a form does not apply, which the
+// identities the fast rows rely on (the fused requantization, add's table and carry forms, mul's
+// folded doubling); prepare falls back to the other paths where a form does not apply, which the
 // same comparison covers. The counts of sets that took each fast form are reported.
 #include <doctest/doctest.h>
 
@@ -103,7 +103,7 @@ void check_add_sub(std::uint64_t seed) {
   using params = std::conditional_t<Subtract, qkern::sub_params<std::int8_t, Policy>, qkern::add_params<std::int8_t, Policy>>;
   splitmix rng(seed);
   const auto& shape = pairs().shape;
-  int tested = 0, table_form = 0;
+  int tested = 0, table_form = 0, carry_form = 0;
   for (int set = 0; set < random_sets; ++set) {
     qkern::quantization_params q1{draw_scale_value(rng, -10, -2), draw_zero_point(rng)};
     qkern::quantization_params q2{draw_scale_value(rng, -10, -2), draw_zero_point(rng)};
@@ -126,40 +126,51 @@ void check_add_sub(std::uint64_t seed) {
                                                                                     : p.input1_multiplier;
       other = {draw_multiplier(rng), -static_cast<int>(rng.in_range(0, 31))};
       p.output_multiplier = {draw_multiplier(rng), -static_cast<int>(rng.in_range(0, 31))};
-      p.has_fused = p.has_table_form = false;
-      qkern::detail::prepare_fused_add_sub(p);
-      qkern::detail::prepare_add_sub_table_form(p, Subtract);
+      qkern::detail::prepare_add_sub_fast_forms(p, Subtract);
     }
     draw_clamp(rng, p);
     ++tested;
     table_form += p.has_table_form ? 1 : 0;
-    const std::string failure = compare_all(
-        p,
-        [](const params& pp, const std::int8_t* a, const std::int8_t* b, std::int8_t* o) {
-          if constexpr (Subtract) {
-            qkern::simd::sub<arch>(pp, a, b, o);
-          } else {
-            qkern::simd::add<arch>(pp, a, b, o);
-          }
-        },
-        [](const params& pp, std::int8_t a, std::int8_t b) {
-          if constexpr (Subtract) {
-            return qkern::sub_element(pp, a, b);
-          } else {
-            return qkern::add_element(pp, a, b);
-          }
-        });
+    carry_form += p.carry_form.valid ? 1 : 0;
+    const auto spec = [](const params& pp, std::int8_t a, std::int8_t b) {
+      if constexpr (Subtract) {
+        return qkern::sub_element(pp, a, b);
+      } else {
+        return qkern::add_element(pp, a, b);
+      }
+    };
+    const auto simd = [](const params& pp, const std::int8_t* a, const std::int8_t* b, std::int8_t* o) {
+      if constexpr (Subtract) {
+        qkern::simd::sub<arch>(pp, a, b, o);
+      } else {
+        qkern::simd::add<arch>(pp, a, b, o);
+      }
+    };
+    const auto carry = [](const params& pp, const std::int8_t* a, const std::int8_t* b, std::int8_t* o) {
+      for (std::size_t i = 0; i < 65536; ++i) {
+        o[i] = qkern::apply_carry_form(pp.carry_form, a[i], b[i], pp.output_activation_min, pp.output_activation_max);
+      }
+    };
     INFO((Subtract ? "sub " : "add ") << std::string(Policy::name) << " set " << set << ": m1 " << describe(p.input1_multiplier)
                                       << ", m2 " << describe(p.input2_multiplier) << ", mo "
                                       << describe(p.output_multiplier) << ", offsets " << p.input1_offset << " "
                                       << p.input2_offset << " " << p.output_offset << ", table form "
-                                      << p.has_table_form);
-    REQUIRE(failure == "");
+                                      << p.has_table_form << ", carry form " << p.carry_form.valid);
+    // The carry form by its scalar evaluation (on every arch), the SIMD path (the carry row where
+    // the arch has one), and the SIMD path without the carry form (the table row behind it).
+    if (p.carry_form.valid) REQUIRE(compare_all(p, carry, spec) == "");
+    REQUIRE(compare_all(p, simd, spec) == "");
+    if (p.carry_form.valid) {
+      params without_carry = p;
+      without_carry.carry_form.valid = false;
+      REQUIRE(compare_all(without_carry, simd, spec) == "");
+    }
   }
   MESSAGE((Subtract ? "sub " : "add ") << std::string(Policy::name) << ": " << tested << " sets x 65536 pairs, " << table_form
-                                       << " in the table form");
+                                       << " in the table form, " << carry_form << " in the carry form");
   CHECK(tested >= random_sets / 2);
   CHECK(table_form >= tested / 2);
+  CHECK(carry_form >= tested / 4);
 }
 
 template <class Policy>

@@ -22,6 +22,7 @@
 #include "qkern/core/shape.hpp"
 #include "qkern/core/status.hpp"
 #include "qkern/kernels/elementwise/binary_loop.hpp"
+#include "qkern/kernels/elementwise/carry_form.hpp"
 #include "qkern/kernels/elementwise/common.hpp"
 
 #if QKERN_SIMD
@@ -35,6 +36,7 @@
 #include "qkern/simd/load_int32_lanes.hpp"
 #include "qkern/simd/row_driver.hpp"
 #include "qkern/simd/x86_avx512_binary_int8.hpp"
+#include "qkern/simd/x86_avx512_carry_form.hpp"
 #endif
 
 namespace qkern {
@@ -59,6 +61,7 @@ struct add_sub_fields {
   std::int32_t output_activation_max = 0;
   bool requires_broadcast = false;  // TFLite's flag: the two input shapes differ
   broadcast_plan broadcast{};
+#if QKERN_SIMD
   // The SIMD path's forms (int8 only). The operand with the larger scale has a multiplier of
   // exactly 1/2 (2^30, shift 0), so its rescale is exactly (q + offset) << (left_shift - 1); the
   // other's fused form takes q + offset directly (its pre-shift includes left_shift).
@@ -69,7 +72,8 @@ struct add_sub_fields {
   fused_requantization fused_input2{};
   fused_requantization fused_output{};
   // The table form of X = v1 +- v2 (int8, see prepare_add_sub_table_form), used by the AVX-512
-  // VBMI rows. y is the half operand (input1 when table_first_is_half), x the other; then
+  // VBMI rows where the carry form does not exist. y is the half operand (input1 when
+  // table_first_is_half), x the other; then
   //   2^pre_shift X = [256 x, 256 y] . c[0..1] + [x + 128, r(x) + 128] . c[2..3] + table_constant
   // with pre_shift = fused_output.pre_shift and table_residual[uint8(x)] = r(x) + 128.
   bool has_table_form = false;
@@ -77,10 +81,19 @@ struct add_sub_fields {
   std::int16_t table_coefficients[4] = {};
   std::int32_t table_constant = 0;
   std::uint8_t table_residual[256] = {};
+  // The whole op as byte tables and a carry (int8; kernels/elementwise/carry_form.hpp): the
+  // AVX-512 VBMI rows' first choice.
+  int8_carry_form carry_form{};
+#endif
 };
 
 template <class T>
 inline constexpr int add_sub_left_shift = std::is_same<T, std::int8_t>::value ? 20 : 15;
+
+template <class Policy, class M>
+constexpr std::int32_t add_sub_rescale(std::int32_t q, std::int32_t offset, int left_shift, const M& m) noexcept;
+
+#if QKERN_SIMD
 
 // The fused forms of an int8 add/sub (see add_sub_fields); leaves has_fused false when any of
 // them does not apply.
@@ -123,9 +136,6 @@ constexpr void prepare_fused_add_sub(Params& p) noexcept {
 // an identity of integers that holds by construction of r. Everything is scaled by the output's
 // pre-shift; the form is kept only if every coefficient fits int16 and K fits int32 (else
 // has_table_form stays false and the kernels use the other paths).
-template <class Policy, class M>
-constexpr std::int32_t add_sub_rescale(std::int32_t q, std::int32_t offset, int left_shift, const M& m) noexcept;
-
 template <class Params>
 constexpr void prepare_add_sub_table_form(Params& p, bool subtract) noexcept {
   using Policy = typename Params::policy;
@@ -169,6 +179,34 @@ constexpr void prepare_add_sub_table_form(Params& p, bool subtract) noexcept {
   p.table_first_is_half = first_is_half;
   p.has_table_form = true;
 }
+
+// The carry form of the whole op (see carry_form.hpp), from the scalar spec's per-input values.
+template <class Params>
+constexpr void prepare_add_sub_carry_form(Params& p, bool subtract) noexcept {
+  using Policy = typename Params::policy;
+  p.carry_form = int8_carry_form{};
+  if (!p.has_fused) return;
+  std::int32_t v1[256] = {};
+  std::int32_t v2[256] = {};
+  for (int x = -128; x < 128; ++x) {
+    const auto index = static_cast<std::uint8_t>(x);
+    v1[index] = add_sub_rescale<Policy>(x, p.input1_offset, p.left_shift, p.input1_multiplier);
+    const std::int32_t second = add_sub_rescale<Policy>(x, p.input2_offset, p.left_shift, p.input2_multiplier);
+    v2[index] = subtract ? -second : second;
+  }
+  p.carry_form = make_int8_carry_form(v1, v2, p.fused_output);
+}
+
+// Every SIMD form of an int8 add/sub, from the multipliers and offsets in p (tests that set
+// multipliers directly call this again).
+template <class Params>
+constexpr void prepare_add_sub_fast_forms(Params& p, bool subtract) noexcept {
+  p.has_fused = p.has_table_form = false;
+  prepare_fused_add_sub(p);
+  prepare_add_sub_table_form(p, subtract);
+  prepare_add_sub_carry_form(p, subtract);
+}
+#endif  // QKERN_SIMD
 
 // `single_precision`: TFLM's Sub forms the real multipliers with float32 divisions (then widens
 // them), Add with double ones; the two can differ in the multiplier's last bits.
@@ -247,10 +285,9 @@ constexpr result<Params> prepare_add_sub(const quantization_params& input1, cons
   if (!range.ok()) return range.error();
   p.output_activation_min = range->min;
   p.output_activation_max = range->max;
-  if constexpr (std::is_same<T, std::int8_t>::value) {
-    prepare_fused_add_sub(p);
-    prepare_add_sub_table_form(p, subtract);
-  }
+#if QKERN_SIMD
+  if constexpr (std::is_same<T, std::int8_t>::value) prepare_add_sub_fast_forms(p, subtract);
+#endif
   return p;
 }
 
@@ -417,10 +454,34 @@ void add_sub_int8_avx512(const Params& p, const std::int8_t* input1, const std::
 }
 #endif
 
+template <class Row>
+void add_sub_int8_carry_form(const Row& row, const broadcast_plan& plan, const std::int8_t* input1,
+                             const std::int8_t* input2, std::int8_t* output) noexcept {
+  const std::int64_t inner = plan.extent[1];
+  if (plan.kind == broadcast_kind::inner_vector && inner <= Row::max_vector) {
+    const bool first = plan.operand == broadcast_operand::first;
+    row.run_repeated(first ? input1 : input2, first, first ? input2 : input1, output, inner, plan.output_count / inner);
+  } else {
+    binary_rows(plan, input1, input2, output, row);
+  }
+}
+
 template <class A, bool Subtract, class Params, class T>
 void add_sub_int8(const Params& p, const T* input1, const T* input2, T* output) noexcept {
 #if XSIMD_WITH_AVX512BW && defined(__AVX512VBMI__)
   if constexpr (std::is_base_of<xsimd::avx512bw, A>::value) {
+    if (p.carry_form.valid) {
+      const std::int32_t lo = p.output_activation_min;
+      const std::int32_t hi = p.output_activation_max;
+      if (p.carry_form.has_second_part) {
+        add_sub_int8_carry_form(avx512_carry_form_row<A, true>(p.carry_form, lo, hi), p.broadcast, input1, input2,
+                                output);
+      } else {
+        add_sub_int8_carry_form(avx512_carry_form_row<A, false>(p.carry_form, lo, hi), p.broadcast, input1, input2,
+                                output);
+      }
+      return;
+    }
     if (p.has_table_form) {
       const bool sign = p.fused_output.sign_correction;
       if (p.table_first_is_half) {
