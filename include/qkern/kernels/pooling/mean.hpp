@@ -32,6 +32,7 @@
 #include "qkern/simd/fused_requantization.hpp"
 #include "qkern/simd/int8_lane_sums.hpp"
 #include "qkern/simd/partial_lanes.hpp"
+#include "qkern/simd/rotate_lanes.hpp"
 #include "qkern/simd/strided_copy.hpp"
 #endif
 
@@ -165,7 +166,8 @@ namespace detail {
 // lane, either the fused requantization (exactly Policy::multiply + zero point for the bounded
 // centred sums: core/fused_requantization.hpp, and tests/pooling_simd sweeps every centred sum
 // of sampled mean parameters) and a saturating narrow, or, where the fused form does not apply,
-// the scalar mean_element.
+// the scalar mean_element. int8 rows of exactly one batch at a misaligned address take the
+// aligned-loads route of misaligned_rows.
 template <class A, class T, class Policy>
 struct mean_over_channels {
   using lanes_type = xsimd::batch<T, A>;
@@ -178,6 +180,7 @@ struct mean_over_channels {
   std::int64_t channels;   // extent of the contiguous kept axis
   fused_requantization fused{};
   bool has_fused = false;
+  bool rows_fill_batches = false;  // int8, channels == lanes, the taps one run of whole rows
 
   // Calls visit(tap, run, step) for every innermost run of the reduced offsets from base.
   template <class Visit>
@@ -239,7 +242,51 @@ struct mean_over_channels {
     for (std::size_t i = 0; i < n; ++i) out[i] = mean_element(p, sums[i]);
   }
 
+  // The rows of one batch each, contiguous (NHWC with channels == lanes: the 1x56x56x64 global
+  // average pool on AVX-512), starting `a` bytes past an alignment boundary (a > 0). Unaligned
+  // loads would each straddle two cache lines, which costs a quarter of the throughput; instead
+  // the sum runs over the aligned batches, whose lane j holds channel (j - a) mod lanes of one
+  // row or the next. Batches 1 .. rows - 1 (the k-th at base - a + k · lanes) hold every element
+  // but row 0's channels [0, lanes - a) and the last row's [lanes - a, lanes); those two pieces
+  // make one more batch, `edge`, rotated into the same lane order. Every input element is added
+  // exactly once (int8_lane_sums' exact sums), then the requantized bytes are rotated back.
+  void misaligned_rows(const T* base, std::size_t a, T* out) const noexcept {
+    const std::int64_t rows = taps.rank == 0 ? 1 : taps.extent[0];
+    const auto row = static_cast<std::int64_t>(lanes);
+    const auto aligned_load = [](const T* q) { return lanes_type::load_aligned(q); };
+    int8_lane_sums<A> sums;
+    for (std::int64_t done = 0; done < rows - 1;) {
+      const std::int64_t chunk = std::min<std::int64_t>(int8_lane_sums<A>::flush_every, rows - 1 - done);
+      sums.add_run(base + (lanes - a) + done * row, chunk, row, aligned_load);
+      done += chunk;
+    }
+    alignas(64) static constexpr std::int8_t iota[64] = {
+        0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
+        22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43,
+        44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63};
+    static_assert(lanes <= 64, "one int8 batch is at most 64 lanes");
+    const auto from_row0 = lanes_type::load_aligned(iota) < lanes_type(static_cast<T>(lanes - a));
+    const lanes_type edge = xsimd::select(from_row0, lanes_type::load_unaligned(base),
+                                          lanes_type::load_unaligned(base + (rows - 1) * row));
+    const lanes_type rotated_edge = simd::rotate_lanes(edge, lanes - a);  // lane j: channel (j - a) mod lanes
+    sums.add_run(base, 1, 0, [&rotated_edge](const T*) { return rotated_edge; });  // one tap: the edge
+    if (has_fused) {
+      simd::rotate_lanes(requantize(sums.total), a).store_unaligned(out);
+    } else {
+      alignas(64) T by_lane[lanes];
+      requantize_scalar(sums.total, by_lane, lanes);
+      for (std::size_t c = 0; c < lanes; ++c) out[c] = by_lane[(c + a) % lanes];
+    }
+  }
+
   void operator()(const T* base, T* out) const noexcept {
+    if constexpr (std::is_same<T, std::int8_t>::value) {
+      const auto a = static_cast<std::size_t>(reinterpret_cast<std::uintptr_t>(base) % lanes);
+      if (rows_fill_batches && a != 0) {
+        misaligned_rows(base, a, out);
+        return;
+      }
+    }
     std::int64_t c = 0;
     for (; c + static_cast<std::int64_t>(lanes) <= channels; c += lanes) {
       const auto total = sum(base + c, [](const T* q) { return lanes_type::load_unaligned(q); });
@@ -276,6 +323,8 @@ void mean(const mean_params<T, Policy>& p, const T* input, T* output) noexcept {
     return;
   }
   detail::mean_over_channels<A, T, Policy> k{p, detail::simplify_view<A>(p.reduced), p.outer.extent[last]};
+  k.rows_fill_batches = std::is_same<T, std::int8_t>::value && k.channels == static_cast<std::int64_t>(k.lanes) &&
+                        (k.taps.rank == 0 || (k.taps.rank == 1 && k.taps.stride[0] == k.channels));
   if constexpr (std::is_same<Policy, double_rounding>::value || std::is_same<Policy, single_rounding>::value) {
     const std::int64_t zp = p.input_zero_point;
     const std::int64_t widest = std::max<std::int64_t>(std::numeric_limits<T>::max() - zp, zp - std::numeric_limits<T>::min());
