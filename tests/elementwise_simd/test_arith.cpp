@@ -200,3 +200,63 @@ TEST_CASE("add/sub int8 carry form: every broadcast kind") {
 }
 
 }  // namespace
+
+namespace {
+
+// A scalar operand and at least scalar_operand_table_min_count outputs: with AVX-512 VBMI the op
+// runs once on all 256 values into a table that is then read (elsewhere the usual rows).
+// Random quantizations (as arith_case draws them), each operand order, both policies.
+template <arith Op, class Policy>
+std::string scalar_operand_case(seeded_source& src) {
+  const std::int64_t n = qkern::simd::detail::scalar_operand_table_min_count + src.in_range(-1, 300);
+  const bool scalar_first = src.in_range(0, 1) == 0;
+  binary_shapes shapes;
+  shapes.first = shape_of({static_cast<std::int32_t>(scalar_first ? 1 : n)});
+  shapes.second = shape_of({static_cast<std::int32_t>(scalar_first ? n : 1)});
+  qkern::quantization_params q1{draw_scale(src, -10, -2), draw_zero_point<std::int8_t>(src)};
+  qkern::quantization_params q2{draw_scale(src, -10, -2), draw_zero_point<std::int8_t>(src)};
+  qkern::quantization_params qo{1.0f, draw_zero_point<std::int8_t>(src)};
+  const double larger = q1.scale > q2.scale ? q1.scale : q2.scale;
+  qo.scale = Op == arith::mul ? relative_scale(src, static_cast<double>(q1.scale) * q2.scale, -20, 20)
+                              : relative_scale(src, larger, -19, 8);
+  const auto act = draw_activation(src);
+  const std::string what = std::string(arith_name(Op)) + " " + Policy::name + ", q1 " + to_string(q1) + ", q2 " +
+                           to_string(q2) + ", out " + to_string(qo);
+  using T = std::int8_t;
+  if constexpr (Op == arith::add) {
+    const auto p = qkern::prepare_add<T, Policy>(q1, shapes.first, q2, shapes.second, qo, act);
+    if (!p.ok()) return "";
+    return run_binary_case<T, T>(
+        src, *p, shapes, q1.zero_point, q2.zero_point, what,
+        [](const auto& pp, const T* x, const T* y, T* z) { qkern::scalar::add(pp, x, y, z); },
+        [](const auto& pp, const T* x, const T* y, T* z) { qkern::simd::add<arch>(pp, x, y, z); });
+  } else if constexpr (Op == arith::sub) {
+    const auto p = qkern::prepare_sub<T, Policy>(q1, shapes.first, q2, shapes.second, qo, act);
+    if (!p.ok()) return "";
+    return run_binary_case<T, T>(
+        src, *p, shapes, q1.zero_point, q2.zero_point, what,
+        [](const auto& pp, const T* x, const T* y, T* z) { qkern::scalar::sub(pp, x, y, z); },
+        [](const auto& pp, const T* x, const T* y, T* z) { qkern::simd::sub<arch>(pp, x, y, z); });
+  } else {
+    const auto p = qkern::prepare_mul<T, Policy>(q1, shapes.first, q2, shapes.second, qo, act);
+    if (!p.ok()) return "";
+    return run_binary_case<T, T>(
+        src, *p, shapes, q1.zero_point, q2.zero_point, what,
+        [](const auto& pp, const T* x, const T* y, T* z) { qkern::scalar::mul(pp, x, y, z); },
+        [](const auto& pp, const T* x, const T* y, T* z) { qkern::simd::mul<arch>(pp, x, y, z); });
+  }
+}
+
+TEST_CASE("add, sub, mul int8 with a scalar operand over many elements (the table path)") {
+  seeded_source src(4242);
+  for (int i = 0; i < 40; ++i) {
+    CHECK(scalar_operand_case<arith::add, qkern::double_rounding>(src) == "");
+    CHECK(scalar_operand_case<arith::add, qkern::single_rounding>(src) == "");
+    CHECK(scalar_operand_case<arith::sub, qkern::double_rounding>(src) == "");
+    CHECK(scalar_operand_case<arith::sub, qkern::single_rounding>(src) == "");
+    CHECK(scalar_operand_case<arith::mul, qkern::double_rounding>(src) == "");
+    CHECK(scalar_operand_case<arith::mul, qkern::single_rounding>(src) == "");
+  }
+}
+
+}  // namespace

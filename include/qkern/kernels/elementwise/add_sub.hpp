@@ -29,6 +29,8 @@
 #include <array>
 #include <cstddef>
 
+#include "qkern/kernels/elementwise/scalar_operand_table.hpp"
+
 #include "qkern/simd/convert.hpp"
 #include "qkern/simd/fixed_point.hpp"
 #include "qkern/simd/fused_requantization.hpp"
@@ -468,6 +470,12 @@ void add_sub_int8_carry_form(const Row& row, const broadcast_plan& plan, const s
 
 template <class A, bool Subtract, class Params, class T>
 void add_sub_int8(const Params& p, const T* input1, const T* input2, T* output) noexcept {
+  const auto fill = [&p](const T* a, const T* b, T* table) {
+    Params same_shape = p;
+    same_shape.broadcast = table_fill_plan();
+    add_sub_int8<A, Subtract>(same_shape, a, b, table);
+  };
+  if (run_scalar_operand_table<A>(p.broadcast, input1, input2, output, fill)) return;
 #if XSIMD_WITH_AVX512BW && defined(__AVX512VBMI__)
   if constexpr (std::is_base_of<xsimd::avx512bw, A>::value) {
     if (p.carry_form.valid) {

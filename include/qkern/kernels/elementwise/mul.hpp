@@ -23,6 +23,7 @@
 #if QKERN_SIMD
 #include <array>
 
+#include "qkern/kernels/elementwise/scalar_operand_table.hpp"
 #include "qkern/simd/convert.hpp"
 #include "qkern/simd/load_widened.hpp"
 #include "qkern/simd/fused_requantization.hpp"
@@ -238,6 +239,12 @@ void mul_int8_avx512(const Params& p, const std::int8_t* input1, const std::int8
 template <class A = default_arch, class T, class Policy>
 void mul(const mul_params<T, Policy>& p, const T* input1, const T* input2, T* output) noexcept {
   if constexpr (std::is_same<T, std::int8_t>::value) {
+    const auto fill = [&p](const T* a, const T* b, T* table) {
+      mul_params<T, Policy> same_shape = p;
+      same_shape.broadcast = detail::table_fill_plan();
+      mul<A>(same_shape, a, b, table);
+    };
+    if (detail::run_scalar_operand_table<A>(p.broadcast, input1, input2, output, fill)) return;
 #if XSIMD_WITH_AVX512BW
     if constexpr (std::is_base_of<xsimd::avx512bw, A>::value) {
       if (detail::avx512_mul_int8_applies(p)) {
