@@ -280,6 +280,72 @@ void depthwise_case(rng& r, tally& t) {
   t.outputs += static_cast<long>(n);
 }
 
+// Depthwise shapes of the AVX-512 VNNI path (kernels/conv/depthwise_conv2d_vnni.hpp): depth
+// multiplier 1, 1 to 4 filter rows, 3 or 5 columns, horizontal stride 1 or 2, any vertical
+// stride and dilation, multipliers below 1 (its requantization form); rows from 1 to 70 pixels
+// (pixel groups, overlapping last groups, left and right padding), channel counts around
+// multiples of 16 and 64 (masked blocks). Where that path is compiled in, it must also take
+// every such case (run() returns false when it declines).
+template <class Policy>
+void depthwise_vnni_case(rng& r, tally& t) {
+  const std::int32_t batch = r.uniform(1, 2);
+  const std::int32_t channels = r.pick<std::int32_t>({1, 3, 13, 16, 17, 48, 63, 64, 65, 100, 128, 129, 200});
+  const std::int32_t kh = r.pick<std::int32_t>({3, 3, 1, 2, 4});
+  const std::int32_t kw = r.pick<std::int32_t>({3, 3, 5});
+  const std::int32_t h = r.uniform(1, 12);
+  const std::int32_t w = r.chance(30) ? r.uniform(20, 70) : r.uniform(1, 12);
+
+  qkern::depthwise_conv2d_options o;
+  o.padding = r.chance(70) ? qkern::padding_kind::same : qkern::padding_kind::valid;
+  o.stride_height = r.pick<std::int32_t>({1, 1, 2, 3});
+  o.stride_width = r.pick<std::int32_t>({1, 2});
+  o.dilation_height = r.chance(25) ? 2 : 1;
+  o.activation = random_activation(r);
+
+  const qkern::shape in_shape = qkern::make_shape({batch, h, w, channels}).value();
+  const qkern::shape f_shape = qkern::make_shape({1, kh, kw, channels}).value();
+  scales s = random_scales(r, channels, r.chance(80));
+  for (auto& f : s.filter) {  // real multipliers below 1
+    while (f * s.input / s.output >= 1.0f) f *= 0.25f;
+  }
+  const qkern::per_channel_quantization fq{s.filter.data(), s.filter.size(), 0, 3};
+  const auto bias = random_bias(r, channels);
+  const bool with_bias = r.chance(85);
+  const qkern::quantization_params in_q{s.input, random_zero_point(r)};
+  const qkern::quantization_params out_q{s.output, r.uniform(-60, 60)};
+  std::vector<typename Policy::multiplier_type> m(static_cast<std::size_t>(channels));
+  const auto p = qkern::prepare_depthwise_conv2d<std::int8_t, Policy>(in_q, in_shape, fq, f_shape,
+                                                                      with_bias ? bias.data() : nullptr, out_q, o,
+                                                                      {m.data(), m.size()});
+  if (!p.ok()) {
+    ++t.skipped;
+    return;
+  }
+  const auto x = random_int8(r, static_cast<std::size_t>(in_shape.element_count()));
+  const auto filter = random_int8(r, static_cast<std::size_t>(f_shape.element_count()));
+  const std::int32_t* b = with_bias ? bias.data() : nullptr;
+  const auto n = static_cast<std::size_t>(p->output_shape.element_count());
+  std::vector<std::int8_t> reference(n), simd(n);
+  qkern::scalar::depthwise_conv2d(*p, x.data(), filter.data(), b, reference.data());
+  qkern::simd::depthwise_conv2d<arch>(*p, x.data(), filter.data(), b, simd.data());
+
+  char what[256];
+  std::snprintf(what, sizeof what, "%s depthwise %dx%dx%dx%d k%dx%d s%d,%d d%d pad %s zp %d/%d", Policy::name, batch, h,
+                w, channels, kh, kw, o.stride_height, o.stride_width, o.dilation_height,
+                o.padding == qkern::padding_kind::same ? "same" : "valid", in_q.zero_point, out_q.zero_point);
+  expect_same(reference, simd, "simd", what);
+#if QKERN_DEPTHWISE_VNNI
+  std::vector<std::int8_t> vnni(n);
+  qkern::simd::detail::depthwise_vnni<arch, Policy, std::decay_t<decltype(*p)>> kernel(*p, x.data(), filter.data(), b,
+                                                                                       vnni.data());
+  const bool taken = kernel.run();
+  CHECK_MESSAGE(taken, what);
+  if (taken) expect_same(reference, vnni, "vnni", what);
+#endif
+  ++t.cases;
+  t.outputs += static_cast<long>(n);
+}
+
 // --- fully connected ---------------------------------------------------------------------------
 
 template <class Policy>
@@ -385,6 +451,14 @@ TEST_CASE("depthwise_conv2d: simd == scalar") {
   run_cases<qkern::double_rounding>("depthwise", depthwise_case<qkern::double_rounding>, case_count, 201);
   run_cases<qkern::single_rounding>("depthwise", depthwise_case<qkern::single_rounding>, case_count, 202);
   run_cases<qkern::fp32_scale>("depthwise", depthwise_case<qkern::fp32_scale>, case_count, 203);
+}
+
+TEST_CASE("depthwise_conv2d: the AVX-512 VNNI path's shapes") {
+  run_cases<qkern::double_rounding>("depthwise (vnni shapes)", depthwise_vnni_case<qkern::double_rounding>, case_count,
+                                    211);
+  run_cases<qkern::single_rounding>("depthwise (vnni shapes)", depthwise_vnni_case<qkern::single_rounding>, case_count,
+                                    212);
+  run_cases<qkern::fp32_scale>("depthwise (vnni shapes)", depthwise_vnni_case<qkern::fp32_scale>, case_count, 213);
 }
 
 TEST_CASE("fully_connected: simd == scalar") {

@@ -16,12 +16,15 @@
 // int16x8 takes an int64 bias (the only one TFLM's int16 depthwise reads).
 //
 // int8 with depth multiplier 1 runs a SIMD path when qkern is built with it, bit-identical to
-// scalar::depthwise_conv2d: 16 channels at a time, one widened multiply-add per tap and lane
-// (int16_mac: vpdpwssd with VNNI), 8 output pixels at a time (with AVX-512; neighbouring
-// windows of 3- and 5-wide filters share their widened input columns), padding taps read as
-// the input zero point so that every pixel shares one bias correction, and the per-channel
-// requantization of simd/requantize_lanes.hpp. No packing and no scratch: the weights and
-// constants of up to 8 blocks of 16 channels live on the stack (about 22 KiB with AVX-512).
+// scalar::depthwise_conv2d. With AVX-512 VNNI, filters of up to 4 rows and 3 or 5 columns
+// (horizontal stride 1 or 2, horizontal dilation 1) take depthwise_conv2d_vnni.hpp: the
+// vertical taps of a filter column in one vpdpbusd, 64 channels per column vector. Otherwise:
+// 16 channels at a time, one widened multiply-add per tap and lane (int16_mac: vpdpwssd with
+// VNNI), 8 output pixels at a time (with AVX-512; neighbouring windows of 3- and 5-wide
+// filters share their widened input columns), padding taps read as the input zero point so
+// that every pixel shares one bias correction, and the per-channel requantization of
+// simd/requantize_lanes.hpp. No packing and no scratch: the weights and constants of up to 8
+// blocks of 16 channels live on the stack (about 22 KiB with AVX-512).
 #pragma once
 
 #include <cstddef>
@@ -41,6 +44,7 @@
 #include "qkern/kernels/conv/padding.hpp"
 
 #if QKERN_SIMD
+#include "qkern/kernels/conv/depthwise_conv2d_vnni.hpp"
 #include "qkern/kernels/conv/gemm_simd.hpp"  // QKERN_CONV_UNROLL
 #include "qkern/simd/arch.hpp"
 #include "qkern/simd/dot_product.hpp"
@@ -635,6 +639,15 @@ template <class A = default_arch, class T, class Policy, class Bias>
 void depthwise_conv2d(const depthwise_conv2d_params<T, Policy, Bias>& p, const T* input, const std::int8_t* filter,
                       const Bias* bias, T* output) noexcept {
   if constexpr (std::is_same<T, std::int8_t>::value) {
+#if QKERN_DEPTHWISE_VNNI
+    if constexpr (std::is_base_of<xsimd::avx512bw, A>::value) {
+      if (p.depth_multiplier == 1 && detail::dw_vnni_applies(p)) {
+        detail::depthwise_vnni<A, Policy, depthwise_conv2d_params<T, Policy, Bias>> kernel(p, input, filter, bias,
+                                                                                           output);
+        if (kernel.run()) return;
+      }
+    }
+#endif
     if (p.depth_multiplier == 1 && p.filter_shape[1] * p.filter_shape[2] <= detail::depthwise_max_taps) {
       detail::depthwise_int8<A, Policy>(p, input, filter, bias, output).run();
       return;
