@@ -30,7 +30,6 @@
 #include <cstddef>
 
 #include "qkern/kernels/elementwise/scalar_operand_table.hpp"
-
 #include "qkern/simd/convert.hpp"
 #include "qkern/simd/fixed_point.hpp"
 #include "qkern/simd/fused_requantization.hpp"
@@ -460,7 +459,7 @@ template <class Row>
 void add_sub_int8_carry_form(const Row& row, const broadcast_plan& plan, const std::int8_t* input1,
                              const std::int8_t* input2, std::int8_t* output) noexcept {
   const std::int64_t inner = plan.extent[1];
-  if (plan.kind == broadcast_kind::inner_vector && inner <= Row::max_vector) {
+  if (plan.kind == broadcast_kind::inner_vector && inner > 0 && inner <= Row::max_vector) {
     const bool first = plan.operand == broadcast_operand::first;
     row.run_repeated(first ? input1 : input2, first, first ? input2 : input1, output, inner, plan.output_count / inner);
   } else {
