@@ -12,7 +12,7 @@
 
 TEST_CASE("compiled with the expected AVX-512 extension forms") {
 #if XSIMD_WITH_AVX512BW
-  CHECK(qkern::simd::detail::avx512_has_vbmi == (QKERN_POOLING_TEST_VBMI == 1));
+  CHECK(qkern::simd::detail::has_avx512_vbmi == (QKERN_POOLING_TEST_VBMI == 1));
   CHECK(qkern::simd::detail::avx512_has_vnni == (QKERN_POOLING_TEST_VBMI == 1));
 #else
   CHECK(QKERN_POOLING_TEST_VBMI == 0);

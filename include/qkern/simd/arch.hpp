@@ -32,6 +32,15 @@ enum class backend { generic, sse41, avx2, avx512bw, neon };
 
 namespace detail {
 
+// Whether this TU is compiled with AVX-512 VBMI (constexpr at namespace scope: internal linkage,
+// one value per TU). Helpers whose code depends on it take it as a template parameter defaulted
+// from here, so that TUs built with and without VBMI never share a definition.
+#if defined(__AVX512VBMI__)
+constexpr bool has_avx512_vbmi = true;
+#else
+constexpr bool has_avx512_vbmi = false;
+#endif
+
 // One entry per backend, guarded like the backend's own file.
 template <class A>
 constexpr backend backend_for(xsimd::generic) noexcept { return backend::generic; }

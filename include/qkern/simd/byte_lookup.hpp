@@ -123,12 +123,6 @@ void lookup_int8_table(const std::int8_t* table, const std::int8_t* in, std::int
 #endif
 
 #if XSIMD_WITH_AVX512BW
-#if defined(__AVX512VBMI__)
-constexpr bool avx512_has_vbmi = true;  // internal linkage: one value per TU
-#else
-constexpr bool avx512_has_vbmi = false;
-#endif
-
 // 64 lookups. The VBMI form reads the table as four registers; the BW form as 16 telescoped
 // slices broadcast to every 128-bit block. (Vbmi is a template parameter so that TUs built with
 // and without VBMI instantiate different functions.)
@@ -179,7 +173,7 @@ struct avx512_byte_lookup<A, false> {
   }
 };
 
-template <class A, bool Vbmi = avx512_has_vbmi>
+template <class A, bool Vbmi = has_avx512_vbmi>
 void lookup_int8_table(const std::int8_t* table, const std::int8_t* in, std::int8_t* out, std::int64_t n,
                        xsimd::avx512bw) noexcept {
   const avx512_byte_lookup<A, Vbmi> lookup(table);

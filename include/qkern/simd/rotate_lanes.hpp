@@ -18,12 +18,6 @@ namespace qkern {
 namespace simd {
 namespace detail {
 
-#if defined(__AVX512VBMI__)
-constexpr bool rotate_lanes_vbmi = true;  // internal linkage: one value per TU
-#else
-constexpr bool rotate_lanes_vbmi = false;
-#endif
-
 template <class A, bool Vbmi>
 xsimd::batch<std::int8_t, A> rotate_lanes(const xsimd::batch<std::int8_t, A>& x, std::size_t n, xsimd::generic) noexcept {
   constexpr std::size_t size = xsimd::batch<std::int8_t, A>::size;
@@ -54,7 +48,7 @@ xsimd::batch<std::int8_t, A> rotate_lanes(const xsimd::batch<std::int8_t, A>& x,
 
 }  // namespace detail
 
-template <class A, bool Vbmi = detail::rotate_lanes_vbmi>
+template <class A, bool Vbmi = detail::has_avx512_vbmi>
 xsimd::batch<std::int8_t, A> rotate_lanes(const xsimd::batch<std::int8_t, A>& x, std::size_t n) noexcept {
   return detail::rotate_lanes<A, Vbmi>(x, n, A{});
 }
