@@ -81,39 +81,6 @@ inline __mmask64 avx512_tail_mask(std::int64_t count) noexcept {
   return count >= 64 ? ~__mmask64{0} : (__mmask64{1} << count) - 1;
 }
 
-// One row of a binary op on raw int8 vectors, 64 outputs per step, the tail through masked
-// loads and stores: out = block(prepare_x(x bytes), prepare_y(y bytes)). An operand with step 0
-// is broadcast and prepared once.
-template <class PrepareX, class PrepareY, class Block>
-inline void avx512_byte_row(const std::int8_t* x, int x_step, const std::int8_t* y, int y_step, std::int8_t* out,
-                            std::int64_t n, PrepareX prepare_x, PrepareY prepare_y, Block block) noexcept {
-  std::int64_t i = 0;
-  if (x_step == 0) {
-    const auto px = prepare_x(_mm512_set1_epi8(x[0]));
-    for (; i + 64 <= n; i += 64) _mm512_storeu_si512(out + i, block(px, prepare_y(_mm512_loadu_si512(y + i))));
-    if (i < n) {
-      const __mmask64 m = avx512_tail_mask(n - i);
-      _mm512_mask_storeu_epi8(out + i, m, block(px, prepare_y(_mm512_maskz_loadu_epi8(m, y + i))));
-    }
-  } else if (y_step == 0) {
-    const auto py = prepare_y(_mm512_set1_epi8(y[0]));
-    for (; i + 64 <= n; i += 64) _mm512_storeu_si512(out + i, block(prepare_x(_mm512_loadu_si512(x + i)), py));
-    if (i < n) {
-      const __mmask64 m = avx512_tail_mask(n - i);
-      _mm512_mask_storeu_epi8(out + i, m, block(prepare_x(_mm512_maskz_loadu_epi8(m, x + i)), py));
-    }
-  } else {
-    for (; i + 64 <= n; i += 64) {
-      _mm512_storeu_si512(out + i, block(prepare_x(_mm512_loadu_si512(x + i)), prepare_y(_mm512_loadu_si512(y + i))));
-    }
-    if (i < n) {
-      const __mmask64 m = avx512_tail_mask(n - i);
-      _mm512_mask_storeu_epi8(out + i, m,
-                              block(prepare_x(_mm512_maskz_loadu_epi8(m, x + i)), prepare_y(_mm512_maskz_loadu_epi8(m, y + i))));
-    }
-  }
-}
-
 // ---- mul ----------------------------------------------------------------------------------
 
 // Whether the AVX-512 mul row covers p (the fused output form exists and a << pre_shift fits int16).
@@ -316,10 +283,33 @@ struct avx512_add_sub_int8_row {
            std::int64_t n) const noexcept {
     const std::int8_t* y = FirstIsHalf ? a : b;
     const std::int8_t* x = FirstIsHalf ? b : a;
-    avx512_byte_row(
-        x, FirstIsHalf ? b_step : a_step, y, FirstIsHalf ? a_step : b_step, out, n,
-        [this](__m512i v) { return prepare_x(v); }, [](__m512i v) { return v; },
-        [this](const table_operand& tx, __m512i vy) { return block(tx, vy); });
+    const int y_step = FirstIsHalf ? a_step : b_step;
+    const int x_step = FirstIsHalf ? b_step : a_step;
+    std::int64_t i = 0;
+    if (x_step == 0) {
+      const table_operand tx = prepare_x(_mm512_set1_epi8(x[0]));
+      for (; i + 64 <= n; i += 64) _mm512_storeu_si512(out + i, block(tx, _mm512_loadu_si512(y + i)));
+      if (i < n) {
+        const __mmask64 m = avx512_tail_mask(n - i);
+        _mm512_mask_storeu_epi8(out + i, m, block(tx, _mm512_maskz_loadu_epi8(m, y + i)));
+      }
+    } else if (y_step == 0) {
+      const __m512i vy = _mm512_set1_epi8(y[0]);
+      for (; i + 64 <= n; i += 64) _mm512_storeu_si512(out + i, block(prepare_x(_mm512_loadu_si512(x + i)), vy));
+      if (i < n) {
+        const __mmask64 m = avx512_tail_mask(n - i);
+        _mm512_mask_storeu_epi8(out + i, m, block(prepare_x(_mm512_maskz_loadu_epi8(m, x + i)), vy));
+      }
+    } else {
+      for (; i + 64 <= n; i += 64) {
+        _mm512_storeu_si512(out + i, block(prepare_x(_mm512_loadu_si512(x + i)), _mm512_loadu_si512(y + i)));
+      }
+      if (i < n) {
+        const __mmask64 m = avx512_tail_mask(n - i);
+        _mm512_mask_storeu_epi8(out + i, m,
+                                block(prepare_x(_mm512_maskz_loadu_epi8(m, x + i)), _mm512_maskz_loadu_epi8(m, y + i)));
+      }
+    }
   }
 };
 #endif  // __AVX512VBMI__

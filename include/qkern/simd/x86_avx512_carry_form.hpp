@@ -77,10 +77,33 @@ struct avx512_carry_form_row {
            std::int64_t n) const noexcept {
     const std::int8_t* xc = first_is_count ? a : b_in;
     const std::int8_t* xi = first_is_count ? b_in : a;
-    avx512_byte_row(
-        xc, first_is_count ? a_step : b_step, xi, first_is_count ? b_step : a_step, out, n,
-        [this](__m512i v) { return count(v); }, [this](__m512i v) { return index(v); },
-        [this](const count_operand& c, const index_operand& i) { return block(c, i); });
+    const int c_step = first_is_count ? a_step : b_step;
+    const int i_step = first_is_count ? b_step : a_step;
+    std::int64_t k = 0;
+    if (c_step == 0) {
+      const count_operand c = count(_mm512_set1_epi8(xc[0]));
+      for (; k + 64 <= n; k += 64) _mm512_storeu_si512(out + k, block(c, index(_mm512_loadu_si512(xi + k))));
+      if (k < n) {
+        const __mmask64 m = avx512_tail_mask(n - k);
+        _mm512_mask_storeu_epi8(out + k, m, block(c, index(_mm512_maskz_loadu_epi8(m, xi + k))));
+      }
+    } else if (i_step == 0) {
+      const index_operand i = index(_mm512_set1_epi8(xi[0]));
+      for (; k + 64 <= n; k += 64) _mm512_storeu_si512(out + k, block(count(_mm512_loadu_si512(xc + k)), i));
+      if (k < n) {
+        const __mmask64 m = avx512_tail_mask(n - k);
+        _mm512_mask_storeu_epi8(out + k, m, block(count(_mm512_maskz_loadu_epi8(m, xc + k)), i));
+      }
+    } else {
+      for (; k + 64 <= n; k += 64) {
+        _mm512_storeu_si512(out + k, block(count(_mm512_loadu_si512(xc + k)), index(_mm512_loadu_si512(xi + k))));
+      }
+      if (k < n) {
+        const __mmask64 m = avx512_tail_mask(n - k);
+        _mm512_mask_storeu_epi8(out + k, m,
+                                block(count(_mm512_maskz_loadu_epi8(m, xc + k)), index(_mm512_maskz_loadu_epi8(m, xi + k))));
+      }
+    }
   }
 
   // The inner-vector broadcast (SE blocks): `vector` (inner <= max_vector elements) is the same
