@@ -157,25 +157,59 @@ void expect_same(const std::vector<std::int8_t>& reference, const std::vector<st
 
 // --- conv2d ------------------------------------------------------------------------------------
 
+struct conv2d_layout {
+  std::int32_t batch, h, w, group_in, group_out, groups, kernel, kernel_w, stride, stride_w, dilation;
+  bool same_padding;
+};
+
+conv2d_layout random_conv2d_layout(rng& r) {
+  conv2d_layout l{};
+  l.batch = r.uniform(1, 3);
+  l.kernel = r.pick<std::int32_t>({1, 1, 3, 3, 5, 2, 7});
+  l.kernel_w = r.chance(80) ? l.kernel : r.pick<std::int32_t>({1, 3, 5});
+  l.stride = r.pick<std::int32_t>({1, 1, 2});
+  l.dilation = r.chance(20) ? 2 : 1;
+  l.groups = r.chance(15) ? r.pick<std::int32_t>({2, 3, 4}) : 1;
+  l.group_in = r.chance(50) ? random_channels(r) % 40 + 1 : random_channels(r);
+  l.group_out = random_channels(r);
+  l.h = r.uniform(1, 14);
+  l.w = r.uniform(1, 14);
+  l.same_padding = r.chance(60);
+  l.stride_w = r.chance(80) ? l.stride : r.pick<std::int32_t>({1, 2});
+  return l;
+}
+
+// Pixels of 1 to 3 channels (a first layer's RGB, or groups of them) on images wide enough for
+// whole tiles of rows whose windows lie inside: the path that reads each tap's word in place,
+// up to the end of the input buffer.
+conv2d_layout few_channel_conv2d_layout(rng& r) {
+  conv2d_layout l{};
+  l.batch = r.uniform(1, 2);
+  l.kernel = r.pick<std::int32_t>({3, 3, 2, 5, 1});
+  l.kernel_w = r.chance(85) ? l.kernel : r.pick<std::int32_t>({1, 3});
+  l.stride = r.pick<std::int32_t>({1, 2, 2});
+  l.stride_w = r.chance(85) ? l.stride : r.pick<std::int32_t>({1, 2});
+  l.dilation = r.chance(15) ? 2 : 1;
+  l.groups = r.chance(20) ? 2 : 1;
+  l.group_in = r.uniform(1, 3);
+  l.group_out = r.pick<std::int32_t>({8, 16, 17, 32, 33, 64});
+  l.h = r.uniform(8, 40);
+  l.w = r.uniform(8, 40);
+  l.same_padding = r.chance(50);
+  return l;
+}
+
 template <class Policy>
-void conv2d_case(rng& r, tally& t) {
-  const std::int32_t batch = r.uniform(1, 3);
-  const std::int32_t kernel = r.pick<std::int32_t>({1, 1, 3, 3, 5, 2, 7});
-  const std::int32_t kernel_w = r.chance(80) ? kernel : r.pick<std::int32_t>({1, 3, 5});
-  const std::int32_t stride = r.pick<std::int32_t>({1, 1, 2});
-  const std::int32_t dilation = r.chance(20) ? 2 : 1;
-  const std::int32_t groups = r.chance(15) ? r.pick<std::int32_t>({2, 3, 4}) : 1;
-  const std::int32_t group_in = r.chance(50) ? random_channels(r) % 40 + 1 : random_channels(r);
-  const std::int32_t group_out = random_channels(r);
-  const std::int32_t h = r.uniform(1, 14);
-  const std::int32_t w = r.uniform(1, 14);
+void check_conv2d(rng& r, tally& t, const conv2d_layout& l) {
+  const std::int32_t batch = l.batch, h = l.h, w = l.w, kernel = l.kernel, kernel_w = l.kernel_w;
+  const std::int32_t dilation = l.dilation, groups = l.groups, group_in = l.group_in;
   const std::int32_t c_in = group_in * groups;
-  const std::int32_t c_out = group_out * groups;
+  const std::int32_t c_out = l.group_out * groups;
 
   qkern::conv2d_options o;
-  o.padding = r.chance(60) ? qkern::padding_kind::same : qkern::padding_kind::valid;
-  o.stride_height = stride;
-  o.stride_width = r.chance(80) ? stride : r.pick<std::int32_t>({1, 2});
+  o.padding = l.same_padding ? qkern::padding_kind::same : qkern::padding_kind::valid;
+  o.stride_height = l.stride;
+  o.stride_width = l.stride_w;
   o.dilation_height = dilation;
   o.dilation_width = dilation;
   o.activation = random_activation(r);
@@ -221,6 +255,16 @@ void conv2d_case(rng& r, tally& t) {
   expect_same(reference, scalar_packed, "scalar packed", what);
   ++t.cases;
   t.outputs += static_cast<long>(n);
+}
+
+template <class Policy>
+void conv2d_case(rng& r, tally& t) {
+  check_conv2d<Policy>(r, t, random_conv2d_layout(r));
+}
+
+template <class Policy>
+void few_channel_conv2d_case(rng& r, tally& t) {
+  check_conv2d<Policy>(r, t, few_channel_conv2d_layout(r));
 }
 
 // --- depthwise ---------------------------------------------------------------------------------
@@ -445,6 +489,15 @@ TEST_CASE("conv2d: simd == scalar") {
   run_cases<qkern::double_rounding>("conv2d", conv2d_case<qkern::double_rounding>, case_count, 101);
   run_cases<qkern::single_rounding>("conv2d", conv2d_case<qkern::single_rounding>, case_count, 102);
   run_cases<qkern::fp32_scale>("conv2d", conv2d_case<qkern::fp32_scale>, case_count, 103);
+}
+
+TEST_CASE("conv2d: pixels of 1 to 3 channels") {
+  run_cases<qkern::double_rounding>("conv2d (1-3 channels)", few_channel_conv2d_case<qkern::double_rounding>,
+                                    case_count / 2, 111);
+  run_cases<qkern::single_rounding>("conv2d (1-3 channels)", few_channel_conv2d_case<qkern::single_rounding>,
+                                    case_count / 2, 112);
+  run_cases<qkern::fp32_scale>("conv2d (1-3 channels)", few_channel_conv2d_case<qkern::fp32_scale>, case_count / 2,
+                               113);
 }
 
 TEST_CASE("depthwise_conv2d: simd == scalar") {

@@ -15,9 +15,11 @@
 //   direct rows (FC, 1x1 stride-1 conv)   one tap, the row itself
 //   rows whose window is inside the input  the row's window origin + a per-tap offset
 //   other rows (near padding)              per tap: the input pixel or the zero-point row
-//   small segments (C_in / groups not a multiple of 4, e.g. a first layer's 3 channels): the
-//   tile's rows are first gathered into a stack buffer in the packed k-group order (im2col
-//   for MR rows), so that the reduction runs over whole k-groups without per-tap work.
+//   small segments (C_in / groups not a multiple of 4, e.g. a first layer's 3 channels):
+//     segments of 1-3 values in tiles whose windows are all inside: each tap is one k-group,
+//     read in place as the 4 bytes at the tap (the extra bytes meet zero weights)
+//     otherwise the tile's rows are first gathered into a stack buffer in the packed k-group
+//     order (im2col for MR rows), so that the reduction runs over whole k-groups
 //
 // Loops run block tiles outermost: a tile's weights stay in L1 while the rows stream by.
 #pragma once
@@ -150,26 +152,53 @@ inline void copy_word(std::int8_t* dst, const std::int8_t* src) noexcept {
   std::memcpy(dst, &word, 4);
 }
 
+// The weights of one k-group: vector v from its block's k_group pointer.
+template <class dot, int NV, int per_block>
+QKERN_CONV_ALWAYS_INLINE inline void load_k_group(typename dot::weights (&w)[NV], const unsigned char* k_group,
+                                                  std::size_t block_stride) noexcept {
+  constexpr std::size_t vector_bytes = dot::lanes * 4;
+  QKERN_CONV_UNROLL
+  for (int v = 0; v < NV; ++v) {
+    w[v] = dot::load(k_group + static_cast<std::size_t>(v / per_block) * block_stride +
+                     static_cast<std::size_t>(v % per_block) * vector_bytes);
+  }
+}
+
+// acc[m][v] += row m's 4 inputs at a[m] + offset, broadcast, times weight vector v.
+template <class dot, int MR, int NV>
+QKERN_CONV_ALWAYS_INLINE inline void multiply_k_group(typename dot::accumulator (&acc)[MR][NV],
+                                                      const std::int8_t* const (&a)[MR], std::ptrdiff_t offset,
+                                                      const typename dot::weights (&w)[NV]) noexcept {
+  QKERN_CONV_UNROLL
+  for (int m = 0; m < MR; ++m) {
+    const typename dot::input x = dot::broadcast(a[m] + offset);
+    QKERN_CONV_UNROLL
+    for (int v = 0; v < NV; ++v) acc[m][v] = dot::dot(acc[m][v], x, w[v]);
+  }
+}
+
 // acc[m][v] += the products of `groups` consecutive k-groups: row m's inputs from a[m] (4 bytes
 // per k-group), vector v's weights from its block's k_group pointer.
 template <class dot, int MR, int NV, int per_block>
 inline void accumulate_k_groups(typename dot::accumulator (&acc)[MR][NV], const std::int8_t* const (&a)[MR],
                                 const unsigned char* k_group, std::size_t block_stride, std::int32_t groups) noexcept {
-  constexpr std::size_t vector_bytes = dot::lanes * 4;
   for (std::int32_t j = 0; j < groups; ++j, k_group += packed_k_group_bytes) {
     typename dot::weights w[NV];
-    QKERN_CONV_UNROLL
-    for (int v = 0; v < NV; ++v) {
-      w[v] = dot::load(k_group + static_cast<std::size_t>(v / per_block) * block_stride +
-                       static_cast<std::size_t>(v % per_block) * vector_bytes);
-    }
-    const std::size_t offset = static_cast<std::size_t>(j) * packed_k_group;
-    QKERN_CONV_UNROLL
-    for (int m = 0; m < MR; ++m) {
-      const typename dot::input x = dot::broadcast(a[m] + offset);
-      QKERN_CONV_UNROLL
-      for (int v = 0; v < NV; ++v) acc[m][v] = dot::dot(acc[m][v], x, w[v]);
-    }
+    load_k_group<dot, NV, per_block>(w, k_group, block_stride);
+    multiply_k_group<dot>(acc, a, static_cast<std::ptrdiff_t>(j) * packed_k_group, w);
+  }
+}
+
+// acc[m][v] += the products of `taps` one-k-group taps: row m's 4 inputs of tap t read in place
+// at a[m] + offsets[t].
+template <class dot, int MR, int NV, int per_block>
+inline void accumulate_tap_words(typename dot::accumulator (&acc)[MR][NV], const std::int8_t* const (&a)[MR],
+                                 const std::ptrdiff_t* offsets, const unsigned char* k_group, std::size_t block_stride,
+                                 std::int32_t taps) noexcept {
+  for (std::int32_t t = 0; t < taps; ++t, k_group += packed_k_group_bytes) {
+    typename dot::weights w[NV];
+    load_k_group<dot, NV, per_block>(w, k_group, block_stride);
+    multiply_k_group<dot>(acc, a, offsets[t], w);
   }
 }
 
@@ -251,7 +280,18 @@ void gemm_tile(const gemm_context& ctx, std::int32_t group, const unsigned char*
   const unsigned char* weights = first_block + sizeof(packed_block_header);
   const std::size_t gathered_row = static_cast<std::size_t>(taps) * static_cast<std::size_t>(g.segment_groups) * 4;
 
-  if (remainder != 0 && !rows.direct && gathered_row <= gemm_max_gathered_row) {
+  // Pixels of 1 to 3 channels (a first layer's RGB) whose windows are inside the input: each
+  // tap is one k-group, read in place as the 4 bytes at its position (the bytes past the
+  // segment meet zero weights) where that word ends inside the input buffer.
+  bool taps_in_place = remainder != 0 && g.segment_groups == 1 && inside && ctx.tap_offset != nullptr;
+  QKERN_CONV_UNROLL
+  for (int m = 0; m < MR; ++m) {
+    taps_in_place = taps_in_place && rows.input_end - (window[m] + ctx.tap_offset[taps - 1]) >= 4;
+  }
+
+  if (taps_in_place) {
+    accumulate_tap_words<dot, MR, NV, per_block>(acc, window, ctx.tap_offset, weights, block_stride, taps);
+  } else if (remainder != 0 && !rows.direct && gathered_row <= gemm_max_gathered_row) {
     // Gather the rows in k-group order: each tap's segment in whole 4-byte words. The bytes
     // past a segment's end meet zero weights, so a word may take them from the next pixel; it
     // is copied byte by byte only where it would leave the input buffer.
