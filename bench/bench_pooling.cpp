@@ -9,11 +9,16 @@
 //   logistic (int8, table) on 1x56x56x64, transpose NHWC -> NCHW and depth_to_space(2) on
 //   1x56x56x64: qkern only
 //
+//   read_ceiling: only reads the same 1x56x56x64 bytes (64-byte aligned, OR-ed into eight
+//   registers): what one core streams from where the tensor sits (L2 here), a bound for any
+//   kernel that reads every input byte, such as the global average pool
+//
 // Throughput counts bytes as input + output, in the benchmark's bytes_per_second counter.
 // XNNPACK's uint8 operators get the same bytes shifted by 128; the other parameters match.
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -23,6 +28,9 @@
 
 #if defined(QKERN_BENCH_XNNPACK)
 #include <xnnpack.h>
+#endif
+#if defined(__AVX512F__)
+#include <immintrin.h>
 #endif
 
 namespace {
@@ -98,6 +106,35 @@ void bench_global_average_pool(benchmark::State& state, path which) {
       qkern::mean(p, in, out);
     }
   });
+}
+
+void bench_read_ceiling(benchmark::State& state) {
+  const std::int64_t count = feature_map().element_count();
+  std::vector<std::int8_t> storage(static_cast<std::size_t>(count) + 64);
+  const auto address = reinterpret_cast<std::uintptr_t>(storage.data());
+  std::int8_t* const data = storage.data() + (64 - address % 64) % 64;
+  std::mt19937 rng(1);
+  for (std::int64_t i = 0; i < count; ++i) data[i] = static_cast<std::int8_t>(rng());
+  for (auto _ : state) {
+#if defined(__AVX512F__)
+    __m512i acc[8];
+    for (auto& a : acc) a = _mm512_setzero_si512();
+    for (std::int64_t i = 0; i + 512 <= count; i += 512) {
+      for (int j = 0; j < 8; ++j) acc[j] = _mm512_or_si512(acc[j], _mm512_load_si512(data + i + 64 * j));
+    }
+    for (int j = 1; j < 8; ++j) acc[0] = _mm512_or_si512(acc[0], acc[j]);
+    benchmark::DoNotOptimize(acc[0]);
+#else
+    std::uint64_t acc = 0;
+    for (std::int64_t i = 0; i + 8 <= count; i += 8) {
+      std::uint64_t word;
+      std::memcpy(&word, data + i, 8);
+      acc |= word;
+    }
+    benchmark::DoNotOptimize(acc);
+#endif
+  }
+  state.SetBytesProcessed(state.iterations() * count);
 }
 
 void bench_softmax(benchmark::State& state, path which) {
@@ -250,6 +287,7 @@ QKERN_BENCH_XNN("bench_max_pool/max_pool_3x3s2_xnnpack", bench_xnnpack_max_pool)
 QKERN_BENCH_BOTH(avg_pool_2x2s2, bench_average_pool);
 QKERN_BENCH_XNN("bench_average_pool/avg_pool_2x2s2_xnnpack_qu8", bench_xnnpack_average_pool);
 QKERN_BENCH_BOTH(global_avg_pool, bench_global_average_pool);
+BENCHMARK(bench_read_ceiling)->Name("bench_global_average_pool/read_ceiling");
 QKERN_BENCH_XNN("bench_global_average_pool/global_avg_pool_xnnpack", bench_xnnpack_global_average_pool);
 QKERN_BENCH_BOTH(softmax_1000, bench_softmax);
 QKERN_BENCH_XNN("bench_softmax/softmax_1000_xnnpack_qu8", bench_xnnpack_softmax);
