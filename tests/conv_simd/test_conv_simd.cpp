@@ -269,6 +269,55 @@ void few_channel_conv2d_case(rng& r, tally& t) {
 
 // --- depthwise ---------------------------------------------------------------------------------
 
+// Draws bias, zero points, input and filter for the given shapes and compares simd with
+// scalar. vnni_shapes: output zero points in [-60, 60] (the VNNI path's requantization form),
+// and where that path is compiled in it must take the case and match too.
+template <class Policy>
+void check_depthwise(rng& r, tally& t, const qkern::shape& in_shape, const qkern::shape& f_shape,
+                     const qkern::depthwise_conv2d_options& o, const scales& s, bool vnni_shapes) {
+  const std::int32_t c_out = f_shape[3];
+  const qkern::per_channel_quantization fq{s.filter.data(), s.filter.size(), 0, 3};
+  const auto bias = random_bias(r, c_out);
+  const bool with_bias = r.chance(85);
+  const qkern::quantization_params in_q{s.input, random_zero_point(r)};
+  const qkern::quantization_params out_q{s.output, vnni_shapes ? r.uniform(-60, 60) : random_zero_point(r)};
+  std::vector<typename Policy::multiplier_type> m(static_cast<std::size_t>(c_out));
+
+  const auto p = qkern::prepare_depthwise_conv2d<std::int8_t, Policy>(in_q, in_shape, fq, f_shape,
+                                                                      with_bias ? bias.data() : nullptr, out_q, o,
+                                                                      {m.data(), m.size()});
+  if (!p.ok()) {
+    ++t.skipped;
+    return;
+  }
+  const auto x = random_int8(r, static_cast<std::size_t>(in_shape.element_count()));
+  const auto filter = random_int8(r, static_cast<std::size_t>(f_shape.element_count()));
+  const std::int32_t* b = with_bias ? bias.data() : nullptr;
+  const auto n = static_cast<std::size_t>(p->output_shape.element_count());
+  std::vector<std::int8_t> reference(n), simd(n);
+  qkern::scalar::depthwise_conv2d(*p, x.data(), filter.data(), b, reference.data());
+  qkern::simd::depthwise_conv2d<arch>(*p, x.data(), filter.data(), b, simd.data());
+
+  char what[256];
+  std::snprintf(what, sizeof what, "%s depthwise %dx%dx%dx%d k%dx%d s%d,%d d%d,%d dm%d pad %s zp %d/%d", Policy::name,
+                in_shape[0], in_shape[1], in_shape[2], in_shape[3], f_shape[1], f_shape[2], o.stride_height,
+                o.stride_width, o.dilation_height, o.dilation_width, o.depth_multiplier,
+                o.padding == qkern::padding_kind::same ? "same" : "valid", in_q.zero_point, out_q.zero_point);
+  expect_same(reference, simd, "simd", what);
+#if QKERN_DEPTHWISE_VNNI
+  if (vnni_shapes) {
+    std::vector<std::int8_t> vnni(n);
+    qkern::simd::detail::depthwise_vnni<arch, Policy, std::decay_t<decltype(*p)>> kernel(*p, x.data(), filter.data(),
+                                                                                         b, vnni.data());
+    const bool taken = kernel.run();
+    CHECK_MESSAGE(taken, what);
+    if (taken) expect_same(reference, vnni, "vnni", what);
+  }
+#endif
+  ++t.cases;
+  t.outputs += static_cast<long>(n);
+}
+
 template <class Policy>
 void depthwise_case(rng& r, tally& t) {
   const std::int32_t batch = r.uniform(1, 3);
@@ -290,38 +339,8 @@ void depthwise_case(rng& r, tally& t) {
 
   const qkern::shape in_shape = qkern::make_shape({batch, h, w, channels}).value();
   const qkern::shape f_shape = qkern::make_shape({1, kernel, r.chance(80) ? kernel : 3, c_out}).value();
-  const bool per_channel = r.chance(80);
-  const scales s = random_scales(r, c_out, per_channel);
-  const qkern::per_channel_quantization fq{s.filter.data(), s.filter.size(), 0, 3};
-  const auto bias = random_bias(r, c_out);
-  const bool with_bias = r.chance(85);
-  const qkern::quantization_params in_q{s.input, random_zero_point(r)};
-  const qkern::quantization_params out_q{s.output, random_zero_point(r)};
-  std::vector<typename Policy::multiplier_type> m(static_cast<std::size_t>(c_out));
-
-  const auto p = qkern::prepare_depthwise_conv2d<std::int8_t, Policy>(in_q, in_shape, fq, f_shape,
-                                                                      with_bias ? bias.data() : nullptr, out_q, o,
-                                                                      {m.data(), m.size()});
-  if (!p.ok()) {
-    ++t.skipped;
-    return;
-  }
-  const auto x = random_int8(r, static_cast<std::size_t>(in_shape.element_count()));
-  const auto filter = random_int8(r, static_cast<std::size_t>(f_shape.element_count()));
-  const std::int32_t* b = with_bias ? bias.data() : nullptr;
-  const auto n = static_cast<std::size_t>(p->output_shape.element_count());
-  std::vector<std::int8_t> reference(n), simd(n);
-  qkern::scalar::depthwise_conv2d(*p, x.data(), filter.data(), b, reference.data());
-  qkern::simd::depthwise_conv2d<arch>(*p, x.data(), filter.data(), b, simd.data());
-
-  char what[256];
-  std::snprintf(what, sizeof what, "%s depthwise %dx%dx%dx%d k%dx%d s%d,%d d%d,%d dm%d pad %s zp %d/%d", Policy::name,
-                batch, h, w, channels, f_shape[1], f_shape[2], o.stride_height, o.stride_width, o.dilation_height,
-                o.dilation_width, multiplier, o.padding == qkern::padding_kind::same ? "same" : "valid",
-                in_q.zero_point, out_q.zero_point);
-  expect_same(reference, simd, "simd", what);
-  ++t.cases;
-  t.outputs += static_cast<long>(n);
+  const scales s = random_scales(r, c_out, r.chance(80));
+  check_depthwise<Policy>(r, t, in_shape, f_shape, o, s, false);
 }
 
 // Depthwise shapes of the AVX-512 VNNI path (kernels/conv/depthwise_conv2d_vnni.hpp): depth
@@ -352,42 +371,7 @@ void depthwise_vnni_case(rng& r, tally& t) {
   for (auto& f : s.filter) {  // real multipliers below 1
     while (f * s.input / s.output >= 1.0f) f *= 0.25f;
   }
-  const qkern::per_channel_quantization fq{s.filter.data(), s.filter.size(), 0, 3};
-  const auto bias = random_bias(r, channels);
-  const bool with_bias = r.chance(85);
-  const qkern::quantization_params in_q{s.input, random_zero_point(r)};
-  const qkern::quantization_params out_q{s.output, r.uniform(-60, 60)};
-  std::vector<typename Policy::multiplier_type> m(static_cast<std::size_t>(channels));
-  const auto p = qkern::prepare_depthwise_conv2d<std::int8_t, Policy>(in_q, in_shape, fq, f_shape,
-                                                                      with_bias ? bias.data() : nullptr, out_q, o,
-                                                                      {m.data(), m.size()});
-  if (!p.ok()) {
-    ++t.skipped;
-    return;
-  }
-  const auto x = random_int8(r, static_cast<std::size_t>(in_shape.element_count()));
-  const auto filter = random_int8(r, static_cast<std::size_t>(f_shape.element_count()));
-  const std::int32_t* b = with_bias ? bias.data() : nullptr;
-  const auto n = static_cast<std::size_t>(p->output_shape.element_count());
-  std::vector<std::int8_t> reference(n), simd(n);
-  qkern::scalar::depthwise_conv2d(*p, x.data(), filter.data(), b, reference.data());
-  qkern::simd::depthwise_conv2d<arch>(*p, x.data(), filter.data(), b, simd.data());
-
-  char what[256];
-  std::snprintf(what, sizeof what, "%s depthwise %dx%dx%dx%d k%dx%d s%d,%d d%d pad %s zp %d/%d", Policy::name, batch, h,
-                w, channels, kh, kw, o.stride_height, o.stride_width, o.dilation_height,
-                o.padding == qkern::padding_kind::same ? "same" : "valid", in_q.zero_point, out_q.zero_point);
-  expect_same(reference, simd, "simd", what);
-#if QKERN_DEPTHWISE_VNNI
-  std::vector<std::int8_t> vnni(n);
-  qkern::simd::detail::depthwise_vnni<arch, Policy, std::decay_t<decltype(*p)>> kernel(*p, x.data(), filter.data(), b,
-                                                                                       vnni.data());
-  const bool taken = kernel.run();
-  CHECK_MESSAGE(taken, what);
-  if (taken) expect_same(reference, vnni, "vnni", what);
-#endif
-  ++t.cases;
-  t.outputs += static_cast<long>(n);
+  check_depthwise<Policy>(r, t, in_shape, f_shape, o, s, true);
 }
 
 // --- fully connected ---------------------------------------------------------------------------
