@@ -630,10 +630,13 @@ TEST_CASE("binary ops on random broadcastable shapes equal a naive NumPy-indexed
     comparisons_match_naive<double_rounding>(s);
     comparisons_match_naive<single_rounding>(s);
   });
-  // Every broadcast kind, and so every loop of binary_loop, was exercised.
+  // How often each broadcast kind (each loop of binary_loop) came up. The draws are random
+  // (rapidcheck's seed changes per run), so a kind missing from one run is reported, not
+  // failed: "each broadcast kind on a fixed example" covers every kind deterministically.
   for (int k = 0; k < 5; ++k) {
-    CAPTURE(qkern::broadcast_kind_name(static_cast<broadcast_kind>(k)));
-    CHECK(kinds_seen[k] > 0);
+    const std::string kind = qkern::broadcast_kind_name(static_cast<broadcast_kind>(k));
+    MESSAGE(kind << ": " << kinds_seen[k] << " draws");
+    WARN_MESSAGE(kinds_seen[k] > 0, kind << " was not drawn in this run");
   }
 }
 
