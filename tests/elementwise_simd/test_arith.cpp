@@ -154,18 +154,23 @@ qkern::shape shape_of(const std::vector<std::int32_t>& extents) {
   return s;
 }
 
-template <class Policy>
-std::string carry_form_broadcasts(std::uint64_t seed) {
-  const qkern::quantization_params q1{0.0235f, -7};
-  const qkern::quantization_params q2{0.0172f, 12};
-  const qkern::quantization_params qo{0.0391f, -3};
-  const std::vector<std::pair<std::vector<std::int32_t>, std::vector<std::int32_t>>> layouts = {
+using layout_list = std::vector<std::pair<std::vector<std::int32_t>, std::vector<std::int32_t>>>;
+const layout_list& broadcast_layouts() {
+  static const layout_list layouts = {
       {{3, 5, 67}, {3, 5, 67}},     {{1}, {7, 131}},           {{1, 1, 1, 64}, {1, 9, 7, 64}},
       {{63}, {5, 63}},              {{65}, {3, 65}},           {{1024}, {2, 1024}},
       {{1025}, {2, 1025}},          {{1, 1, 200}, {2, 3, 200}}, {{6, 1}, {6, 150}},
       {{2, 1, 70}, {2, 3, 70}},
   };
-  for (const auto& [small, big] : layouts) {
+  return layouts;
+}
+
+template <class Policy>
+std::string carry_form_broadcasts(std::uint64_t seed) {
+  const qkern::quantization_params q1{0.0235f, -7};
+  const qkern::quantization_params q2{0.0172f, 12};
+  const qkern::quantization_params qo{0.0391f, -3};
+  for (const auto& [small, big] : broadcast_layouts()) {
     for (const bool swap : {false, true}) {
       const qkern::shape s1 = shape_of(swap ? big : small);
       const qkern::shape s2 = shape_of(swap ? small : big);
@@ -196,6 +201,43 @@ TEST_CASE("add/sub int8 carry form: every broadcast kind") {
   for (std::uint64_t seed = 1; seed <= 12; ++seed) {
     CHECK(carry_form_broadcasts<qkern::double_rounding>(seed) == "");
     CHECK(carry_form_broadcasts<qkern::single_rounding>(seed) == "");
+  }
+}
+
+// mul through the same broadcast kinds (SE vectors are widened once per call, up to 1024
+// elements), in its float form and with that form turned off (the fused rows).
+template <class Policy>
+std::string mul_broadcasts(std::uint64_t seed, bool float_form) {
+  const qkern::quantization_params q1{0.0235f, -7};
+  const qkern::quantization_params q2{0.0172f, 12};
+  const qkern::quantization_params qo{0.00391f, -3};
+  for (const auto& [small, big] : broadcast_layouts()) {
+    for (const bool swap : {false, true}) {
+      const qkern::shape s1 = shape_of(swap ? big : small);
+      const qkern::shape s2 = shape_of(swap ? small : big);
+      auto p = qkern::prepare_mul<std::int8_t, Policy>(q1, s1, q2, s2, qo, qkern::fused_activation::relu6).value();
+      if (!p.float_output.valid) return "float form expected";
+      p.float_output.valid = float_form;
+      const std::vector<std::int8_t> a = make_data<std::int8_t>(s1.element_count(), seed * 7 + 1, q1.zero_point);
+      const std::vector<std::int8_t> b = make_data<std::int8_t>(s2.element_count(), seed * 7 + 2, q2.zero_point);
+      guarded_output<std::int8_t> want(p.broadcast.output_count), got(p.broadcast.output_count);
+      qkern::scalar::mul(p, a.data(), b.data(), want.get());
+      qkern::simd::mul<arch>(p, a.data(), b.data(), got.get());
+      const std::string failure = compare_outputs(want, got);
+      if (!failure.empty()) {
+        return "mul " + std::to_string(s1.element_count()) + " x " + std::to_string(s2.element_count()) + ": " + failure;
+      }
+    }
+  }
+  return "";
+}
+
+TEST_CASE("mul int8, float form and fused rows: every broadcast kind") {
+  for (std::uint64_t seed = 1; seed <= 12; ++seed) {
+    for (const bool float_form : {true, false}) {
+      CHECK(mul_broadcasts<qkern::double_rounding>(seed, float_form) == "");
+      CHECK(mul_broadcasts<qkern::single_rounding>(seed, float_form) == "");
+    }
   }
 }
 

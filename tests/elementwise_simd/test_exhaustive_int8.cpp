@@ -3,7 +3,7 @@
 // scales (ties), extreme zero points, multipliers set directly to 2^30, 2^30 + 1, INT32_MAX and
 // random values with extreme shifts, and random activation clamps. This is the proof of the
 // identities the fast rows rely on (the fused requantization, add's table and carry forms, mul's
-// folded doubling); prepare falls back to the other paths where a form does not apply, which the
+// folded doubling and float form); prepare falls back to the other paths where a form does not apply, which the
 // same comparison covers. The counts of sets that took each fast form are reported.
 #include <doctest/doctest.h>
 
@@ -178,7 +178,7 @@ void check_mul(std::uint64_t seed) {
   using params = qkern::mul_params<std::int8_t, Policy>;
   splitmix rng(seed);
   const auto& shape = pairs().shape;
-  int tested = 0, fused = 0;
+  int tested = 0, fused = 0, float_form = 0;
   for (int set = 0; set < random_sets; ++set) {
     qkern::quantization_params q1{draw_scale_value(rng, -10, -2), draw_zero_point(rng)};
     qkern::quantization_params q2{draw_scale_value(rng, -10, -2), draw_zero_point(rng)};
@@ -192,29 +192,32 @@ void check_mul(std::uint64_t seed) {
       // shifts from -31 to +8 (the fused form ends at a left shift of 13; the fold into int16
       // words at 6)
       p.output_multiplier = {draw_multiplier(rng), static_cast<int>(rng.in_range(-31, 8))};
-      const auto f = qkern::make_fused_requantization<Policy>(
-          p.output_multiplier, p.output_offset,
-          qkern::detail::widest_int8_offset_value(p.input1_offset) *
-              qkern::detail::widest_int8_offset_value(p.input2_offset));
-      p.has_fused_output = f.ok();
-      if (f.ok()) p.fused_output = *f;
+      qkern::detail::prepare_mul_fast_forms(p);
     }
-    draw_clamp(rng, p);
+    draw_clamp(rng, p);  // the float form is checked for the full int8 range, so any clamp keeps it
     ++tested;
     fused += p.has_fused_output ? 1 : 0;
-    const std::string failure = compare_all(
-        p,
-        [](const params& pp, const std::int8_t* a, const std::int8_t* b, std::int8_t* o) {
-          qkern::simd::mul<arch>(pp, a, b, o);
-        },
-        [](const params& pp, std::int8_t a, std::int8_t b) { return qkern::mul_element(pp, a, b); });
+    float_form += p.float_output.valid ? 1 : 0;
     INFO("mul " << std::string(Policy::name) << " set " << set << ": mo " << describe(p.output_multiplier) << ", offsets "
                 << p.input1_offset << " " << p.input2_offset << " " << p.output_offset);
-    REQUIRE(failure == "");
+    const auto simd_mul = [](const params& pp, const std::int8_t* a, const std::int8_t* b, std::int8_t* o) {
+      qkern::simd::mul<arch>(pp, a, b, o);
+    };
+    const auto spec = [](const params& pp, std::int8_t a, std::int8_t b) { return qkern::mul_element(pp, a, b); };
+    REQUIRE(compare_all(p, simd_mul, spec) == "");
+    if (p.float_output.valid) {  // the rows without the float form, for the same parameters
+      params without = p;
+      without.float_output.valid = false;
+      REQUIRE(compare_all(without, simd_mul, spec) == "");
+    }
   }
-  MESSAGE("mul " << std::string(Policy::name) << ": " << tested << " sets x 65536 pairs, " << fused << " with the fused form");
+  MESSAGE("mul " << std::string(Policy::name) << ": " << tested << " sets x 65536 pairs, " << fused
+                 << " with the fused form, " << float_form << " with the float form");
   CHECK(tested >= random_sets / 2);
   CHECK(fused >= tested / 2);
+#if QKERN_SIMD
+  CHECK(float_form >= tested / 3);
+#endif
 }
 
 }  // namespace

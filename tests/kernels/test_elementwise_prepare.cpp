@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -274,6 +275,82 @@ TEST_CASE("requantize int8 and uint8 with equal scales and zero points 128 apart
   }
   CHECK_FALSE(qkern::prepare_requantize<std::int8_t, std::uint8_t>(in, {0.25f, 124}, make({1})).value().flip_sign_bit);
   CHECK_FALSE(qkern::prepare_requantize<std::int8_t, std::uint8_t>(in, {0.5f, 123}, make({1})).value().flip_sign_bit);
+}
+
+// mul's float form (kernels/elementwise/mul_float_form.hpp), evaluated here in integers from
+// the floats prepare chose: f = F / 2^s, c = K / 2^s and floor(P f + c) = (P F + K) >> s must
+// give the scalar spec's output for every input pair, for either sign's constant.
+template <class Policy>
+std::string float_form_mismatch(const qkern::mul_params<std::int8_t, Policy>& p) {
+  const auto& f = p.float_output;
+  int exponent = 0;
+  const double mantissa = std::frexp(static_cast<double>(f.multiplier), &exponent);
+  const int s = 24 - exponent;
+  const auto significand = static_cast<std::int64_t>(std::ldexp(mantissa, 24));
+  const double k_negative = std::ldexp(static_cast<double>(f.constant_negative), s);
+  const double k_nonnegative = std::ldexp(static_cast<double>(f.constant_nonnegative), s);
+  if (k_negative != std::floor(k_negative) || k_nonnegative != std::floor(k_nonnegative)) return "constant below 2^-s";
+  for (int x1 = -128; x1 < 128; ++x1) {
+    for (int x2 = -128; x2 < 128; ++x2) {
+      const std::int32_t product = (x1 + p.input1_offset) * (x2 + p.input2_offset);
+      const auto k = static_cast<std::int64_t>(product < 0 ? k_negative : k_nonnegative);
+      const std::int64_t y = (std::int64_t{product} * significand + k) >> s;
+      const std::int64_t clamped = y < p.output_activation_min   ? p.output_activation_min
+                                   : y > p.output_activation_max ? p.output_activation_max
+                                                                 : y;
+      const int want = qkern::mul_element(p, static_cast<std::int8_t>(x1), static_cast<std::int8_t>(x2));
+      if (clamped != want) return "pair " + std::to_string(x1) + ", " + std::to_string(x2);
+    }
+  }
+  return "";
+}
+
+template <class Policy>
+void check_mul_float_forms(std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  std::uniform_int_distribution<std::int32_t> zero_point(-128, 127);
+  int sets = 0, valid = 0, split = 0;
+  for (int i = 0; i < 60; ++i) {
+    const auto scale = [&](double lo, double hi) {
+      return static_cast<float>(std::exp(std::log(lo) + (std::log(hi) - std::log(lo)) * unit(rng)));
+    };
+    const quantization_params q1{scale(0.002, 0.1), zero_point(rng)};
+    const quantization_params q2{scale(0.002, 0.1), zero_point(rng)};
+    const quantization_params qo{static_cast<float>(static_cast<double>(q1.scale) * q2.scale / scale(1e-4, 0.2)),
+                                 zero_point(rng)};
+    const auto activation = unit(rng) < 0.5 ? fused_activation::none : fused_activation::relu;
+    const auto p = qkern::prepare_mul<std::int8_t, Policy>(q1, make({1}), q2, make({1}), qo, activation);
+    if (!p.ok()) continue;
+    ++sets;
+    if (!p->float_output.valid) continue;
+    ++valid;
+    split += p->float_output.split_sign ? 1 : 0;
+    INFO(std::string(Policy::name) << " set " << i << ": " << q1.scale << "/" << q1.zero_point << " " << q2.scale << "/"
+                      << q2.zero_point << " " << qo.scale << "/" << qo.zero_point);
+    CHECK(float_form_mismatch(*p) == "");
+  }
+  MESSAGE(std::string(Policy::name) << ": the float form exists for " << valid << " of " << sets << " activation-like sets ("
+                       << split << " with a constant per sign)");
+  CHECK(sets >= 50);
+  CHECK(valid >= sets * 9 / 10);
+}
+
+TEST_CASE("mul's float form equals the scalar spec for every input pair where prepare keeps it") {
+#if QKERN_SIMD
+  check_mul_float_forms<double_rounding>(0xF10A7);
+  check_mul_float_forms<single_rounding>(0xF10A8);
+  // Multipliers of 2^7 or more (and below 2^-22) keep the integer rows.
+  const auto large = qkern::prepare_mul<std::int8_t>({0.5f, 0}, make({1}), {0.5f, 0}, make({1}), {0.001f, 0}).value();
+  CHECK(large.output_multiplier.shift == 8);
+  CHECK_FALSE(large.float_output.valid);
+  const auto tiny = qkern::prepare_mul<std::int8_t>({0.001f, 0}, make({1}), {0.001f, 0}, make({1}), {100.0f, 0}).value();
+  CHECK(tiny.output_multiplier.shift < -21);
+  CHECK_FALSE(tiny.float_output.valid);
+#else
+  const auto p = qkern::prepare_mul<std::int8_t>({0.05f, 3}, make({1}), {0.02f, -9}, make({1}), {0.01f, 1}).value();
+  CHECK_FALSE(p.float_output.valid);  // only SIMD builds prepare it
+#endif
 }
 
 TEST_CASE("requantize with scale ratios far above 1") {

@@ -455,18 +455,6 @@ void add_sub_int8_avx512(const Params& p, const std::int8_t* input1, const std::
 }
 #endif
 
-template <class Row>
-void add_sub_int8_carry_form(const Row& row, const broadcast_plan& plan, const std::int8_t* input1,
-                             const std::int8_t* input2, std::int8_t* output) noexcept {
-  const std::int64_t inner = plan.extent[1];
-  if (plan.kind == broadcast_kind::inner_vector && inner > 0 && inner <= Row::max_vector) {
-    const bool first = plan.operand == broadcast_operand::first;
-    row.run_repeated(first ? input1 : input2, first, first ? input2 : input1, output, inner, plan.output_count / inner);
-  } else {
-    binary_rows(plan, input1, input2, output, row);
-  }
-}
-
 template <class A, bool Subtract, class Params, class T>
 void add_sub_int8(const Params& p, const T* input1, const T* input2, T* output) noexcept {
   const auto fill = [&p](const T* a, const T* b, T* table) {
@@ -481,11 +469,11 @@ void add_sub_int8(const Params& p, const T* input1, const T* input2, T* output) 
       const std::int32_t lo = p.output_activation_min;
       const std::int32_t hi = p.output_activation_max;
       if (p.carry_form.has_second_part) {
-        add_sub_int8_carry_form(avx512_carry_form_row<A, true>(p.carry_form, lo, hi), p.broadcast, input1, input2,
-                                output);
+        binary_rows_repeating(avx512_carry_form_row<A, true>(p.carry_form, lo, hi), p.broadcast, input1, input2,
+                              output);
       } else {
-        add_sub_int8_carry_form(avx512_carry_form_row<A, false>(p.carry_form, lo, hi), p.broadcast, input1, input2,
-                                output);
+        binary_rows_repeating(avx512_carry_form_row<A, false>(p.carry_form, lo, hi), p.broadcast, input1, input2,
+                              output);
       }
       return;
     }

@@ -80,6 +80,22 @@ constexpr void binary_rows(const broadcast_plan& plan, const In1* in1, const In2
   }
 }
 
+// binary_rows for a row kernel that also has
+//   run_repeated(vector, vector_is_first, big, out, inner, rows)
+// for the inner-vector kind with at most Row::max_vector elements (SE blocks): it prepares the
+// vector once and reuses it for every row, instead of once per row.
+template <class T, class Row>
+void binary_rows_repeating(const Row& row, const broadcast_plan& plan, const T* input1, const T* input2,
+                           T* output) noexcept {
+  const std::int64_t inner = plan.extent[1];
+  if (plan.kind == broadcast_kind::inner_vector && inner > 0 && inner <= Row::max_vector) {
+    const bool first = plan.operand == broadcast_operand::first;
+    row.run_repeated(first ? input1 : input2, first, first ? input2 : input1, output, inner, plan.output_count / inner);
+  } else {
+    binary_rows(plan, input1, input2, output, row);
+  }
+}
+
 template <class In1, class In2, class Out, class Op>
 constexpr void binary_loop(const broadcast_plan& plan, const In1* in1, const In2* in2, Out* out, Op&& op) noexcept {
   binary_rows(plan, in1, in2, out,

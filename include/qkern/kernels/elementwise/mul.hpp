@@ -19,11 +19,13 @@
 #include "qkern/core/status.hpp"
 #include "qkern/kernels/elementwise/binary_loop.hpp"
 #include "qkern/kernels/elementwise/common.hpp"
+#include "qkern/kernels/elementwise/mul_float_form.hpp"
 
 #if QKERN_SIMD
 #include <array>
 
 #include "qkern/kernels/elementwise/scalar_operand_table.hpp"
+#include "qkern/simd/constant_evaluation.hpp"
 #include "qkern/simd/convert.hpp"
 #include "qkern/simd/load_widened.hpp"
 #include "qkern/simd/fused_requantization.hpp"
@@ -57,7 +59,39 @@ struct mul_params {
   // bits); has_fused_output is false where the fused form does not apply.
   fused_requantization fused_output{};
   bool has_fused_output = false;
+  // The AVX-512 rows' float form of the output step (int8, SIMD builds; mul_float_form.hpp),
+  // checked in prepare against mul_element for every input pair.
+  int8_mul_float_form float_output{};
 };
+
+// The scalar spec's output before the clamp, for the product of the two offset values.
+template <class T, class Policy>
+constexpr std::int64_t mul_unclamped(const mul_params<T, Policy>& p, std::int32_t product) noexcept {
+  return std::int64_t{Policy::multiply(product, p.output_multiplier)} + p.output_offset;
+}
+
+namespace detail {
+
+// The int8 fast forms of p's output step, from its multiplier and offsets (tests that set the
+// multiplier directly call this again).
+template <class Policy>
+constexpr void prepare_mul_fast_forms(mul_params<std::int8_t, Policy>& p) noexcept {
+  const auto fused = make_fused_requantization<Policy>(
+      p.output_multiplier, p.output_offset,
+      widest_int8_offset_value(p.input1_offset) * widest_int8_offset_value(p.input2_offset));
+  p.has_fused_output = fused.ok();
+  if (fused.ok()) p.fused_output = *fused;
+  p.float_output = int8_mul_float_form{};
+#if QKERN_SIMD
+  // 65,536 evaluations of the scalar spec: at run time only.
+  if (!simd::in_constant_evaluation()) {
+    p.float_output = make_int8_mul_float_form([&p](std::int32_t product) { return mul_unclamped(p, product); },
+                                              p.output_multiplier, p.input1_offset, p.input2_offset);
+  }
+#endif
+}
+
+}  // namespace detail
 
 // T is std::int8_t or std::int16_t (int16: every zero point must be 0, as TFLM's Prepare
 // requires). Fails for invalid scales or zero points and shapes that do not broadcast.
@@ -92,12 +126,7 @@ constexpr result<mul_params<T, Policy>> prepare_mul(const quantization_params& i
   p.output_activation_min = range->min;
   p.output_activation_max = range->max;
 
-  if constexpr (std::is_same<T, std::int8_t>::value) {
-    const auto fused = make_fused_requantization<Policy>(p.output_multiplier, p.output_offset,
-                                                         detail::widest_int8_offset_value(p.input1_offset) * detail::widest_int8_offset_value(p.input2_offset));
-    p.has_fused_output = fused.ok();
-    if (fused.ok()) p.fused_output = *fused;
-  }
+  if constexpr (std::is_same<T, std::int8_t>::value) detail::prepare_mul_fast_forms(p);
   return p;
 }
 
@@ -108,8 +137,7 @@ constexpr T mul_element(const mul_params<T, Policy>& p, T a, T b) noexcept {
   // |product| <= 2^30 (int16 with zero point 0) or 255^2 (int8): it fits int32. The offset is
   // added in 64 bits: with a positive shift the rescaled product may saturate at INT32_MAX.
   const std::int32_t product = (a + p.input1_offset) * (b + p.input2_offset);
-  const std::int64_t raw = std::int64_t{Policy::multiply(product, p.output_multiplier)} + p.output_offset;
-  return detail::clamp_narrow<T>(raw, p.output_activation_min, p.output_activation_max);
+  return detail::clamp_narrow<T>(mul_unclamped(p, product), p.output_activation_min, p.output_activation_max);
 }
 
 namespace scalar {
@@ -220,13 +248,38 @@ struct mul_int16_row {
 };
 
 #if XSIMD_WITH_AVX512BW
-template <class A, class Params, bool SignCorrection>
+template <class A, class Params, class Stage>
+void mul_int8_avx512_rows(const Params& p, const Stage& stage, int pre_shift, const std::int8_t* input1,
+                          const std::int8_t* input2, std::int8_t* output) noexcept {
+  binary_rows_repeating(avx512_mul_int8_row<A, Params, Stage>(p, stage, pre_shift), p.broadcast, input1, input2,
+                        output);
+}
+
+// The float form where prepare found it, else the fused form (avx512_mul_int8_applies).
+template <class A, class Params>
 void mul_int8_avx512(const Params& p, const std::int8_t* input1, const std::int8_t* input2,
                      std::int8_t* output) noexcept {
-  if (p.fused_output.zero_point_after != 0) {
-    binary_rows(p.broadcast, input1, input2, output, avx512_mul_int8_row<A, Params, SignCorrection, true>(p));
+  const std::int32_t lo = p.output_activation_min, hi = p.output_activation_max;
+  if (p.float_output.valid) {
+    if (p.float_output.split_sign) {
+      mul_int8_avx512_rows<A>(p, avx512_mul_float_stage<true>(p.float_output, lo, hi), 0, input1, input2, output);
+    } else {
+      mul_int8_avx512_rows<A>(p, avx512_mul_float_stage<false>(p.float_output, lo, hi), 0, input1, input2, output);
+    }
+    return;
+  }
+  const fused_requantization& f = p.fused_output;
+  const int shift = f.pre_shift;
+  if (f.sign_correction) {
+    if (f.zero_point_after != 0) {
+      mul_int8_avx512_rows<A>(p, avx512_int8_output_stage<A, true, true>(f, lo, hi), shift, input1, input2, output);
+    } else {
+      mul_int8_avx512_rows<A>(p, avx512_int8_output_stage<A, true, false>(f, lo, hi), shift, input1, input2, output);
+    }
+  } else if (f.zero_point_after != 0) {
+    mul_int8_avx512_rows<A>(p, avx512_int8_output_stage<A, false, true>(f, lo, hi), shift, input1, input2, output);
   } else {
-    binary_rows(p.broadcast, input1, input2, output, avx512_mul_int8_row<A, Params, SignCorrection, false>(p));
+    mul_int8_avx512_rows<A>(p, avx512_int8_output_stage<A, false, false>(f, lo, hi), shift, input1, input2, output);
   }
 }
 #endif
@@ -247,10 +300,8 @@ void mul(const mul_params<T, Policy>& p, const T* input1, const T* input2, T* ou
     if (detail::run_scalar_operand_table<A>(p.broadcast, input1, input2, output, fill)) return;
 #if XSIMD_WITH_AVX512BW
     if constexpr (std::is_base_of<xsimd::avx512bw, A>::value) {
-      if (detail::avx512_mul_int8_applies(p)) {
-        using params = mul_params<T, Policy>;
-        (p.fused_output.sign_correction ? detail::mul_int8_avx512<A, params, true>
-                                        : detail::mul_int8_avx512<A, params, false>)(p, input1, input2, output);
+      if (p.float_output.valid || detail::avx512_mul_int8_applies(p)) {
+        detail::mul_int8_avx512<A>(p, input1, input2, output);
         return;
       }
     }
