@@ -36,6 +36,17 @@
 #include "qkern/simd/byte_lookup.hpp"
 #endif
 
+// The rows' loops and per-block steps, forced inline. operator() runs the loop on a local copy
+// of the row; left as a call, the loop reads every constant through `this` again after each
+// store to `out` (int8 stores may alias the row), and a block left as a call passes its
+// vectors through memory. GCC's inliner dropped both as these headers grew (same-shape add at
+// half speed, then mul at two thirds).
+#if defined(__GNUC__) || defined(__clang__)
+#define QKERN_AVX512_INLINE inline __attribute__((always_inline))
+#else
+#define QKERN_AVX512_INLINE inline
+#endif
+
 namespace qkern {
 namespace simd {
 namespace detail {
@@ -44,7 +55,7 @@ namespace detail {
 
 // Saturating narrow of four int32 vectors to bytes, then the activation clamp. Byte 16k + t
 // of the result comes from r[t / 4], lane 4k + t % 4.
-inline __m512i avx512_narrow_int8(__m512i r0, __m512i r1, __m512i r2, __m512i r3, __m512i activation_min,
+QKERN_AVX512_INLINE __m512i avx512_narrow_int8(__m512i r0, __m512i r1, __m512i r2, __m512i r3, __m512i activation_min,
                                   __m512i activation_max) noexcept {
   const __m512i bytes = _mm512_packs_epi16(_mm512_packs_epi32(r0, r1), _mm512_packs_epi32(r2, r3));
   return _mm512_min_epi8(_mm512_max_epi8(bytes, activation_min), activation_max);
@@ -73,7 +84,7 @@ struct avx512_int8_output_stage {
         activation_max(_mm512_set1_epi8(static_cast<char>(act_max))) {}
 
   // x holds 2^pre_shift * (the value to requantize).
-  __m512i requantize(__m512i x) const noexcept {
+  QKERN_AVX512_INLINE __m512i requantize(__m512i x) const noexcept {
     const __m512i even = _mm512_add_epi64(_mm512_mul_epi32(x, multiplier), constant);
     const __m512i odd = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), multiplier), constant);
     __m512i high = _mm512_permutex2var_epi32(even, high_index, odd);
@@ -82,7 +93,7 @@ struct avx512_int8_output_stage {
     if (ZeroPointAfter) high = _mm512_add_epi32(high, zero_point);
     return high;
   }
-  __m512i narrow(__m512i r0, __m512i r1, __m512i r2, __m512i r3) const noexcept {
+  QKERN_AVX512_INLINE __m512i narrow(__m512i r0, __m512i r1, __m512i r2, __m512i r3) const noexcept {
     return avx512_narrow_int8(r0, r1, r2, r3, activation_min, activation_max);
   }
 };
@@ -105,7 +116,7 @@ struct avx512_mul_float_stage {
         activation_min(_mm512_set1_epi8(static_cast<char>(act_min))),
         activation_max(_mm512_set1_epi8(static_cast<char>(act_max))) {}
 
-  __m512i requantize(__m512i product) const noexcept {
+  QKERN_AVX512_INLINE __m512i requantize(__m512i product) const noexcept {
     __m512 constant = constant_nonnegative;
     if (SplitSign) {
       constant = _mm512_mask_blend_ps(_mm512_cmplt_epi32_mask(product, _mm512_setzero_si512()), constant_nonnegative,
@@ -115,7 +126,7 @@ struct avx512_mul_float_stage {
                                            _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
     return _mm512_cvt_roundps_epi32(y, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
   }
-  __m512i narrow(__m512i r0, __m512i r1, __m512i r2, __m512i r3) const noexcept {
+  QKERN_AVX512_INLINE __m512i narrow(__m512i r0, __m512i r1, __m512i r2, __m512i r3) const noexcept {
     return avx512_narrow_int8(r0, r1, r2, r3, activation_min, activation_max);
   }
 };
@@ -165,7 +176,7 @@ struct avx512_mul_int8_row {
     for (int position = 0; position < 64; ++position) index[packed_element(position)] = static_cast<std::int8_t>(position);
     return _mm512_load_si512(index);
   }
-  __m512i restore_order(__m512i bytes) const noexcept {
+  QKERN_AVX512_INLINE __m512i restore_order(__m512i bytes) const noexcept {
 #if defined(__AVX512VBMI__)
     return _mm512_permutexvar_epi8(order, bytes);
 #else
@@ -179,7 +190,7 @@ struct avx512_mul_int8_row {
   struct prepared {  // a's words, << pre_shift, offset, split into even and odd words
     __m512i even0, odd0, even1, odd1;
   };
-  prepared prepare_first(__m512i lo, __m512i hi) const noexcept {
+  QKERN_AVX512_INLINE prepared prepare_first(__m512i lo, __m512i hi) const noexcept {
     if (Stage::doubled_input) {
       lo = _mm512_sll_epi16(lo, pre_shift);
       hi = _mm512_sll_epi16(hi, pre_shift);
@@ -189,31 +200,31 @@ struct avx512_mul_int8_row {
     return {_mm512_and_si512(lo, even_words), _mm512_andnot_si512(even_words, lo), _mm512_and_si512(hi, even_words),
             _mm512_andnot_si512(even_words, hi)};
   }
-  static __m512i widen_low(__m512i v) noexcept { return _mm512_cvtepi8_epi16(_mm512_castsi512_si256(v)); }
-  static __m512i widen_high(__m512i v) noexcept { return _mm512_cvtepi8_epi16(_mm512_extracti64x4_epi64(v, 1)); }
-  prepared load_first(const std::int8_t* a, __mmask64 mask) const noexcept {
+  QKERN_AVX512_INLINE static __m512i widen_low(__m512i v) noexcept { return _mm512_cvtepi8_epi16(_mm512_castsi512_si256(v)); }
+  QKERN_AVX512_INLINE static __m512i widen_high(__m512i v) noexcept { return _mm512_cvtepi8_epi16(_mm512_extracti64x4_epi64(v, 1)); }
+  QKERN_AVX512_INLINE prepared load_first(const std::int8_t* a, __mmask64 mask) const noexcept {
     const __m512i v = _mm512_maskz_loadu_epi8(mask, a);
     return prepare_first(widen_low(v), widen_high(v));
   }
-  prepared load_first(const std::int8_t* a) const noexcept {
+  QKERN_AVX512_INLINE prepared load_first(const std::int8_t* a) const noexcept {
     return prepare_first(_mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a))),
                          _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + 32))));
   }
   struct second {
     __m512i lo, hi;
   };
-  second prepare_second(__m512i lo, __m512i hi) const noexcept {
+  QKERN_AVX512_INLINE second prepare_second(__m512i lo, __m512i hi) const noexcept {
     return {_mm512_add_epi16(lo, offset2), _mm512_add_epi16(hi, offset2)};
   }
-  second load_second(const std::int8_t* b, __mmask64 mask) const noexcept {
+  QKERN_AVX512_INLINE second load_second(const std::int8_t* b, __mmask64 mask) const noexcept {
     const __m512i v = _mm512_maskz_loadu_epi8(mask, b);
     return prepare_second(widen_low(v), widen_high(v));
   }
-  second load_second(const std::int8_t* b) const noexcept {
+  QKERN_AVX512_INLINE second load_second(const std::int8_t* b) const noexcept {
     return prepare_second(_mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b))),
                           _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 32))));
   }
-  __m512i block(const prepared& a, const second& b) const noexcept {
+  QKERN_AVX512_INLINE __m512i block(const prepared& a, const second& b) const noexcept {
     const auto& s = out_stage;
     const __m512i r0 = s.requantize(_mm512_madd_epi16(a.even0, b.lo));
     const __m512i r1 = s.requantize(_mm512_madd_epi16(a.odd0, b.lo));
@@ -261,7 +272,7 @@ struct avx512_mul_int8_row {
       }
     }
   }
-  void run(const std::int8_t* a, int a_step, const std::int8_t* b, int b_step, std::int8_t* out,
+  QKERN_AVX512_INLINE void run(const std::int8_t* a, int a_step, const std::int8_t* b, int b_step, std::int8_t* out,
            std::int64_t n) const noexcept {
     std::int64_t i = 0;
     if (a_step == 0) {
@@ -333,9 +344,9 @@ struct avx512_add_sub_int8_row {
   struct table_operand {
     __m512i x, x_plus_128, r_plus_128;
   };
-  table_operand prepare_x(__m512i x) const noexcept { return {x, _mm512_xor_si512(x, flip), residual(x)}; }
+  QKERN_AVX512_INLINE table_operand prepare_x(__m512i x) const noexcept { return {x, _mm512_xor_si512(x, flip), residual(x)}; }
 
-  __m512i block(const table_operand& x, __m512i y) const noexcept {
+  QKERN_AVX512_INLINE __m512i block(const table_operand& x, __m512i y) const noexcept {
     constexpr __mmask64 odd_bytes = 0xAAAAAAAAAAAAAAAAull;
     constexpr __mmask64 even_bytes = 0x5555555555555555ull;
     __m512i r[4];
@@ -359,7 +370,7 @@ struct avx512_add_sub_int8_row {
     const avx512_add_sub_int8_row self = *this;
     self.run(a, a_step, b, b_step, out, n);
   }
-  void run(const std::int8_t* a, int a_step, const std::int8_t* b, int b_step, std::int8_t* out,
+  QKERN_AVX512_INLINE void run(const std::int8_t* a, int a_step, const std::int8_t* b, int b_step, std::int8_t* out,
            std::int64_t n) const noexcept {
     const std::int8_t* y = FirstIsHalf ? a : b;
     const std::int8_t* x = FirstIsHalf ? b : a;
