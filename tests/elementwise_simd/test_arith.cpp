@@ -225,7 +225,8 @@ std::string mul_broadcasts(std::uint64_t seed, bool float_form) {
       qkern::simd::mul<arch>(p, a.data(), b.data(), got.get());
       const std::string failure = compare_outputs(want, got);
       if (!failure.empty()) {
-        return "mul " + std::to_string(s1.element_count()) + " x " + std::to_string(s2.element_count()) + ": " + failure;
+        return "mul " + std::to_string(s1.element_count()) + " x " + std::to_string(s2.element_count()) + ": " +
+               failure;
       }
     }
   }

@@ -330,8 +330,8 @@ void check_mul_float_forms(std::uint64_t seed) {
                       << q2.zero_point << " " << qo.scale << "/" << qo.zero_point);
     CHECK(float_form_mismatch(*p) == "");
   }
-  MESSAGE(std::string(Policy::name) << ": the float form exists for " << valid << " of " << sets << " activation-like sets ("
-                       << split << " with a constant per sign)");
+  MESSAGE(std::string(Policy::name) << ": the float form exists for " << valid << " of " << sets
+                                    << " activation-like sets (" << split << " with a constant per sign)");
   CHECK(sets >= 50);
   CHECK(valid >= sets * 9 / 10);
 }
@@ -344,7 +344,8 @@ TEST_CASE("mul's float form equals the scalar spec for every input pair where pr
   const auto large = qkern::prepare_mul<std::int8_t>({0.5f, 0}, make({1}), {0.5f, 0}, make({1}), {0.001f, 0}).value();
   CHECK(large.output_multiplier.shift == 8);
   CHECK_FALSE(large.float_output.valid);
-  const auto tiny = qkern::prepare_mul<std::int8_t>({0.001f, 0}, make({1}), {0.001f, 0}, make({1}), {100.0f, 0}).value();
+  const auto tiny =
+      qkern::prepare_mul<std::int8_t>({0.001f, 0}, make({1}), {0.001f, 0}, make({1}), {100.0f, 0}).value();
   CHECK(tiny.output_multiplier.shift < -21);
   CHECK_FALSE(tiny.float_output.valid);
 #else

@@ -55,8 +55,8 @@ namespace detail {
 
 // Saturating narrow of four int32 vectors to bytes, then the activation clamp. Byte 16k + t
 // of the result comes from r[t / 4], lane 4k + t % 4.
-QKERN_AVX512_INLINE __m512i avx512_narrow_int8(__m512i r0, __m512i r1, __m512i r2, __m512i r3, __m512i activation_min,
-                                  __m512i activation_max) noexcept {
+QKERN_AVX512_INLINE __m512i avx512_narrow_int8(__m512i r0, __m512i r1, __m512i r2, __m512i r3,
+                                               __m512i activation_min, __m512i activation_max) noexcept {
   const __m512i bytes = _mm512_packs_epi16(_mm512_packs_epi32(r0, r1), _mm512_packs_epi32(r2, r3));
   return _mm512_min_epi8(_mm512_max_epi8(bytes, activation_min), activation_max);
 }
@@ -200,8 +200,12 @@ struct avx512_mul_int8_row {
     return {_mm512_and_si512(lo, even_words), _mm512_andnot_si512(even_words, lo), _mm512_and_si512(hi, even_words),
             _mm512_andnot_si512(even_words, hi)};
   }
-  QKERN_AVX512_INLINE static __m512i widen_low(__m512i v) noexcept { return _mm512_cvtepi8_epi16(_mm512_castsi512_si256(v)); }
-  QKERN_AVX512_INLINE static __m512i widen_high(__m512i v) noexcept { return _mm512_cvtepi8_epi16(_mm512_extracti64x4_epi64(v, 1)); }
+  QKERN_AVX512_INLINE static __m512i widen_low(__m512i v) noexcept {
+    return _mm512_cvtepi8_epi16(_mm512_castsi512_si256(v));
+  }
+  QKERN_AVX512_INLINE static __m512i widen_high(__m512i v) noexcept {
+    return _mm512_cvtepi8_epi16(_mm512_extracti64x4_epi64(v, 1));
+  }
   QKERN_AVX512_INLINE prepared load_first(const std::int8_t* a, __mmask64 mask) const noexcept {
     const __m512i v = _mm512_maskz_loadu_epi8(mask, a);
     return prepare_first(widen_low(v), widen_high(v));
@@ -273,7 +277,7 @@ struct avx512_mul_int8_row {
     }
   }
   QKERN_AVX512_INLINE void run(const std::int8_t* a, int a_step, const std::int8_t* b, int b_step, std::int8_t* out,
-           std::int64_t n) const noexcept {
+                               std::int64_t n) const noexcept {
     std::int64_t i = 0;
     if (a_step == 0) {
       const prepared pa = prepare_first(_mm512_set1_epi16(a[0]), _mm512_set1_epi16(a[0]));
@@ -344,7 +348,9 @@ struct avx512_add_sub_int8_row {
   struct table_operand {
     __m512i x, x_plus_128, r_plus_128;
   };
-  QKERN_AVX512_INLINE table_operand prepare_x(__m512i x) const noexcept { return {x, _mm512_xor_si512(x, flip), residual(x)}; }
+  QKERN_AVX512_INLINE table_operand prepare_x(__m512i x) const noexcept {
+    return {x, _mm512_xor_si512(x, flip), residual(x)};
+  }
 
   QKERN_AVX512_INLINE __m512i block(const table_operand& x, __m512i y) const noexcept {
     constexpr __mmask64 odd_bytes = 0xAAAAAAAAAAAAAAAAull;
@@ -371,7 +377,7 @@ struct avx512_add_sub_int8_row {
     self.run(a, a_step, b, b_step, out, n);
   }
   QKERN_AVX512_INLINE void run(const std::int8_t* a, int a_step, const std::int8_t* b, int b_step, std::int8_t* out,
-           std::int64_t n) const noexcept {
+                               std::int64_t n) const noexcept {
     const std::int8_t* y = FirstIsHalf ? a : b;
     const std::int8_t* x = FirstIsHalf ? b : a;
     const int y_step = FirstIsHalf ? a_step : b_step;

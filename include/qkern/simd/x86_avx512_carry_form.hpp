@@ -73,8 +73,8 @@ struct avx512_carry_form_row {
     const avx512_carry_form_row self = *this;
     self.run(a, a_step, b_in, b_step, out, n);
   }
-  QKERN_AVX512_INLINE void run(const std::int8_t* a, int a_step, const std::int8_t* b_in, int b_step, std::int8_t* out,
-           std::int64_t n) const noexcept {
+  QKERN_AVX512_INLINE void run(const std::int8_t* a, int a_step, const std::int8_t* b_in, int b_step,
+                               std::int8_t* out, std::int64_t n) const noexcept {
     const std::int8_t* xc = first_is_count ? a : b_in;
     const std::int8_t* xi = first_is_count ? b_in : a;
     const int c_step = first_is_count ? a_step : b_step;

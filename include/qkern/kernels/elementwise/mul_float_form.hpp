@@ -57,7 +57,8 @@ inline bool pick_float_numerator(const integer_interval& range, std::int64_t& k)
   // One bound is nonzero and finite: the one nearer 0 (then move away from 0 to a multiple of
   // 2^excess, staying inside the interval).
   std::int64_t candidate = range.lo > 0 ? range.lo : range.hi;
-  const std::uint64_t magnitude = candidate < 0 ? 0 - static_cast<std::uint64_t>(candidate) : static_cast<std::uint64_t>(candidate);
+  const auto bits = static_cast<std::uint64_t>(candidate);
+  const std::uint64_t magnitude = candidate < 0 ? 0 - bits : bits;
   const int excess = bit_length(magnitude) - 24;
   if (excess > 0) {
     const std::int64_t unit = std::int64_t{1} << excess;
@@ -118,7 +119,7 @@ int8_mul_float_form make_int8_mul_float_form(const RawOutput& raw_output, quanti
     if (significand >= (std::int64_t{1} << 24) || significand < (std::int64_t{1} << 23)) continue;
     detail::integer_interval negative, nonnegative;
     detail::float_form_intervals(raw_output, input1_offset, input2_offset, significand, fraction_bits, negative,
-                                       nonnegative);
+                                 nonnegative);
     const detail::integer_interval both{negative.lo > nonnegative.lo ? negative.lo : nonnegative.lo,
                                         negative.hi < nonnegative.hi ? negative.hi : nonnegative.hi};
     std::int64_t k_negative = 0, k_nonnegative = 0;
