@@ -56,17 +56,23 @@ inline row_origin origin_of(const gemm_rows& g, std::int32_t r, std::int32_t gro
   return {g.input + image + channel, oy * g.stride_h - g.pad_h, ox * g.stride_w - g.pad_w};
 }
 
-// Where tap t = fy·kernel_w + fx of a row starts; `zero_row` where the tap is padding.
-inline const std::int8_t* tap_pointer(const gemm_rows& g, const row_origin& o, std::int32_t t,
-                                      const std::int8_t* zero_row) noexcept {
+// Where the tap at filter row fy, column fx of a row starts; `zero_row` where it is padding.
+inline const std::int8_t* tap_pointer_at(const gemm_rows& g, const row_origin& o, std::int32_t fy, std::int32_t fx,
+                                         const std::int8_t* zero_row) noexcept {
   if (g.direct) return o.base;
-  const std::int32_t fy = t / g.kernel_w;
-  const std::int32_t fx = t - fy * g.kernel_w;
   const std::int32_t iy = o.iy + fy * g.dilation_h;
   const std::int32_t ix = o.ix + fx * g.dilation_w;
   if (iy < 0 || iy >= g.in_h || ix < 0 || ix >= g.in_w) return zero_row;
   return o.base + (static_cast<std::size_t>(iy) * static_cast<std::size_t>(g.in_w) + static_cast<std::size_t>(ix)) *
                       static_cast<std::size_t>(g.in_c);
+}
+
+// Where tap t = fy·kernel_w + fx of a row starts; `zero_row` where the tap is padding.
+inline const std::int8_t* tap_pointer(const gemm_rows& g, const row_origin& o, std::int32_t t,
+                                      const std::int8_t* zero_row) noexcept {
+  if (g.direct) return o.base;
+  const std::int32_t fy = t / g.kernel_w;
+  return tap_pointer_at(g, o, fy, t - fy * g.kernel_w, zero_row);
 }
 
 // Output rows: row r, group g, channel c of the group at output[r·stride + g·group_outputs + c].

@@ -47,10 +47,13 @@
 #endif
 #if defined(__clang__)
 #define QKERN_CONV_UNROLL _Pragma("unroll")
+#define QKERN_CONV_UNROLL_K_GROUPS _Pragma("unroll 4")
 #elif defined(__GNUC__)
 #define QKERN_CONV_UNROLL _Pragma("GCC unroll 16")
+#define QKERN_CONV_UNROLL_K_GROUPS _Pragma("GCC unroll 4")
 #else
 #define QKERN_CONV_UNROLL
+#define QKERN_CONV_UNROLL_K_GROUPS
 #endif
 
 namespace qkern {
@@ -182,6 +185,7 @@ QKERN_CONV_ALWAYS_INLINE inline void multiply_k_group(typename dot::accumulator 
 template <class dot, int MR, int NV, int per_block>
 inline void accumulate_k_groups(typename dot::accumulator (&acc)[MR][NV], const std::int8_t* const (&a)[MR],
                                 const unsigned char* k_group, std::size_t block_stride, std::int32_t groups) noexcept {
+  QKERN_CONV_UNROLL_K_GROUPS
   for (std::int32_t j = 0; j < groups; ++j, k_group += packed_k_group_bytes) {
     typename dot::weights w[NV];
     load_k_group<dot, NV, per_block>(w, k_group, block_stride);
@@ -260,11 +264,18 @@ void gemm_tile(const gemm_context& ctx, std::int32_t group, const unsigned char*
       }
     }
   }
-  auto tap_row = [&](int m, std::int32_t t) -> const std::int8_t* {
+  // Tap t = fy·kernel_w + fx of row m (the callers walk fy, fx along with t: no division).
+  auto tap_row = [&](int m, std::int32_t t, std::int32_t fy, std::int32_t fx) -> const std::int8_t* {
     if (rows.direct) return window[m];
     // a row whose own window is inside the input (window[m] is the zero row otherwise)
     if (ctx.tap_offset != nullptr && window[m] != zero_row) return window[m] + ctx.tap_offset[t];
-    return ::qkern::detail::tap_pointer(rows, origin[m], t, zero_row);
+    return ::qkern::detail::tap_pointer_at(rows, origin[m], fy, fx, zero_row);
+  };
+  const auto next_tap = [&rows](std::int32_t& fy, std::int32_t& fx) {
+    if (++fx == rows.kernel_w) {
+      fx = 0;
+      ++fy;
+    }
   };
 
   typename dot::accumulator acc[MR][NV];
@@ -316,8 +327,8 @@ void gemm_tile(const gemm_context& ctx, std::int32_t group, const unsigned char*
         }
         continue;
       }
-      for (std::int32_t t = 0; t < taps; ++t, dst += tap_stride) {
-        const std::int8_t* src = tap_row(m, t);
+      for (std::int32_t t = 0, fy = 0, fx = 0; t < taps; ++t, dst += tap_stride, next_tap(fy, fx)) {
+        const std::int8_t* src = tap_row(m, t, fy, fx);
         if (src == zero_row || rows.input_end - src >= static_cast<std::ptrdiff_t>(tap_stride)) {
           for (std::size_t i = 0; i < tap_stride; i += 4) std::memcpy(dst + i, src + i, 4);
         } else {
@@ -339,10 +350,10 @@ void gemm_tile(const gemm_context& ctx, std::int32_t group, const unsigned char*
                                                   run_taps * full_groups);
     }
   } else {
-    for (std::int32_t t = 0; t < taps; ++t) {
+    for (std::int32_t t = 0, fy = 0, fx = 0; t < taps; ++t, next_tap(fy, fx)) {
       const std::int8_t* a[MR];
       QKERN_CONV_UNROLL
-      for (int m = 0; m < MR; ++m) a[m] = tap_row(m, t);
+      for (int m = 0; m < MR; ++m) a[m] = tap_row(m, t, fy, fx);
       const unsigned char* k_group = weights + static_cast<std::size_t>(t) * tap_bytes;
       accumulate_k_groups<dot, MR, NV, per_block>(acc, a, k_group, block_stride, full_groups);
       if (remainder != 0) {
