@@ -244,8 +244,27 @@ void gemm_tile(const gemm_context& ctx, std::int32_t group, const unsigned char*
                                    static_cast<std::size_t>(rows.in_c);
     const std::int32_t window_h = (g.taps / rows.kernel_w - 1) * rows.dilation_h;
     const std::int32_t window_w = (rows.kernel_w - 1) * rows.dilation_w;
+    const bool one_output_row = ox + row_count <= rows.out_w;
+    if (one_output_row) {
+      // The usual tile: every row in one output row, so one vertical test and a walk along x.
+      const std::int32_t iy = oy * rows.stride_h - rows.pad_h;
+      const std::int32_t ix0 = ox * rows.stride_w - rows.pad_w;
+      const std::int8_t* const base = rows.input + static_cast<std::size_t>(b) * image_size + channel_offset;
+      const bool rows_in = iy >= 0 && iy + window_h < rows.in_h;
+      QKERN_CONV_UNROLL
+      for (int m = 0; m < MR; ++m) {
+        const std::int32_t ix = ix0 + (m < row_count ? m : row_count - 1) * rows.stride_w;
+        origin[m] = {base, iy, ix};
+        const bool in = rows_in && ix >= 0 && ix + window_w < rows.in_w;
+        inside = inside && in;
+        window[m] = in ? base + (static_cast<std::size_t>(iy) * static_cast<std::size_t>(rows.in_w) +
+                                 static_cast<std::size_t>(ix)) *
+                                    static_cast<std::size_t>(rows.in_c)
+                       : zero_row;
+      }
+    }
     QKERN_CONV_UNROLL
-    for (int m = 0; m < MR; ++m) {
+    for (int m = 0; m < MR && !one_output_row; ++m) {
       const std::int32_t iy = oy * rows.stride_h - rows.pad_h;
       const std::int32_t ix = ox * rows.stride_w - rows.pad_w;
       origin[m] = {rows.input + static_cast<std::size_t>(b) * image_size + channel_offset, iy, ix};
@@ -294,11 +313,10 @@ void gemm_tile(const gemm_context& ctx, std::int32_t group, const unsigned char*
   // Pixels of 1 to 3 channels (a first layer's RGB) whose windows are inside the input: each
   // tap is one k-group, read in place as the 4 bytes at its position (the bytes past the
   // segment meet zero weights) where that word ends inside the input buffer.
-  bool taps_in_place = remainder != 0 && g.segment_groups == 1 && inside && ctx.tap_offset != nullptr;
-  QKERN_CONV_UNROLL
-  for (int m = 0; m < MR; ++m) {
-    taps_in_place = taps_in_place && rows.input_end - (window[m] + ctx.tap_offset[taps - 1]) >= 4;
-  }
+  // (Rows inside the input start further on with each row: the last row's last tap is the
+  // furthest read.)
+  const bool taps_in_place = remainder != 0 && g.segment_groups == 1 && inside && ctx.tap_offset != nullptr &&
+                             rows.input_end - (window[MR - 1] + ctx.tap_offset[taps - 1]) >= 4;
 
   if (taps_in_place) {
     accumulate_tap_words<dot, MR, NV, per_block>(acc, window, ctx.tap_offset, weights, block_stride, taps);
