@@ -53,35 +53,40 @@ namespace detail {
 
 #if XSIMD_WITH_AVX512BW
 
-// Saturating narrow of four int32 vectors to bytes, then the activation clamp. Byte 16k + t
-// of the result comes from r[t / 4], lane 4k + t % 4.
-QKERN_AVX512_INLINE __m512i avx512_narrow_int8(__m512i r0, __m512i r1, __m512i r2, __m512i r3,
-                                               __m512i activation_min, __m512i activation_max) noexcept {
-  const __m512i bytes = _mm512_packs_epi16(_mm512_packs_epi32(r0, r1), _mm512_packs_epi32(r2, r3));
-  return _mm512_min_epi8(_mm512_max_epi8(bytes, activation_min), activation_max);
-}
+// What every output stage ends with: saturating narrow of four int32 vectors to bytes, then
+// the activation clamp. Byte 16k + t of the result comes from r[t / 4], lane 4k + t % 4.
+struct avx512_int8_narrowing {
+  __m512i activation_min;
+  __m512i activation_max;
+
+  avx512_int8_narrowing(std::int32_t act_min, std::int32_t act_max) noexcept
+      : activation_min(_mm512_set1_epi8(static_cast<char>(act_min))),
+        activation_max(_mm512_set1_epi8(static_cast<char>(act_max))) {}
+
+  QKERN_AVX512_INLINE __m512i narrow(__m512i r0, __m512i r1, __m512i r2, __m512i r3) const noexcept {
+    const __m512i bytes = _mm512_packs_epi16(_mm512_packs_epi32(r0, r1), _mm512_packs_epi32(r2, r3));
+    return _mm512_min_epi8(_mm512_max_epi8(bytes, activation_min), activation_max);
+  }
+};
 
 // The fused output requantization + saturating narrow + clamp, on doubled int32 lanes.
 template <class A, bool SignCorrection, bool ZeroPointAfter>
-struct avx512_int8_output_stage {
+struct avx512_int8_output_stage : avx512_int8_narrowing {
   static constexpr bool doubled_input = true;  // requantize takes 2^pre_shift x
   __m512i multiplier;
   __m512i constant;
   __m512i high_index;
   __m128i final_shift;
   __m512i zero_point;
-  __m512i activation_min;
-  __m512i activation_max;
 
   avx512_int8_output_stage(const fused_requantization& f, std::int32_t act_min, std::int32_t act_max) noexcept
-      : multiplier(_mm512_set1_epi64(f.multiplier)),
+      : avx512_int8_narrowing(act_min, act_max),
+        multiplier(_mm512_set1_epi64(f.multiplier)),
         constant(_mm512_set1_epi64(f.constant)),
         // lane 2i: the even product's high dword (2i + 1); lane 2i + 1: the odd one's (16 + 2i + 1)
         high_index(_mm512_set_epi32(31, 15, 29, 13, 27, 11, 25, 9, 23, 7, 21, 5, 19, 3, 17, 1)),
         final_shift(_mm_cvtsi32_si128(f.final_shift)),
-        zero_point(_mm512_set1_epi32(f.zero_point_after)),
-        activation_min(_mm512_set1_epi8(static_cast<char>(act_min))),
-        activation_max(_mm512_set1_epi8(static_cast<char>(act_max))) {}
+        zero_point(_mm512_set1_epi32(f.zero_point_after)) {}
 
   // x holds 2^pre_shift * (the value to requantize).
   QKERN_AVX512_INLINE __m512i requantize(__m512i x) const noexcept {
@@ -93,28 +98,22 @@ struct avx512_int8_output_stage {
     if (ZeroPointAfter) high = _mm512_add_epi32(high, zero_point);
     return high;
   }
-  QKERN_AVX512_INLINE __m512i narrow(__m512i r0, __m512i r1, __m512i r2, __m512i r3) const noexcept {
-    return avx512_narrow_int8(r0, r1, r2, r3, activation_min, activation_max);
-  }
 };
 
 // mul's float output stage (kernels/elementwise/mul_float_form.hpp): floor(P f + c) per lane,
 // c chosen by the sign of the exact product P, both roundings downward.
 template <bool SplitSign>
-struct avx512_mul_float_stage {
+struct avx512_mul_float_stage : avx512_int8_narrowing {
   static constexpr bool doubled_input = false;
   __m512 multiplier;
   __m512 constant_nonnegative;
   __m512 constant_negative;
-  __m512i activation_min;
-  __m512i activation_max;
 
   avx512_mul_float_stage(const int8_mul_float_form& f, std::int32_t act_min, std::int32_t act_max) noexcept
-      : multiplier(_mm512_set1_ps(f.multiplier)),
+      : avx512_int8_narrowing(act_min, act_max),
+        multiplier(_mm512_set1_ps(f.multiplier)),
         constant_nonnegative(_mm512_set1_ps(f.constant_nonnegative)),
-        constant_negative(_mm512_set1_ps(f.constant_negative)),
-        activation_min(_mm512_set1_epi8(static_cast<char>(act_min))),
-        activation_max(_mm512_set1_epi8(static_cast<char>(act_max))) {}
+        constant_negative(_mm512_set1_ps(f.constant_negative)) {}
 
   QKERN_AVX512_INLINE __m512i requantize(__m512i product) const noexcept {
     __m512 constant = constant_nonnegative;
@@ -125,9 +124,6 @@ struct avx512_mul_float_stage {
     const __m512 y = _mm512_fmadd_round_ps(_mm512_cvtepi32_ps(product), multiplier, constant,
                                            _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
     return _mm512_cvt_roundps_epi32(y, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-  }
-  QKERN_AVX512_INLINE __m512i narrow(__m512i r0, __m512i r1, __m512i r2, __m512i r3) const noexcept {
-    return avx512_narrow_int8(r0, r1, r2, r3, activation_min, activation_max);
   }
 };
 
