@@ -154,15 +154,41 @@ qkern::shape shape_of(const std::vector<std::int32_t>& extents) {
   return s;
 }
 
-using layout_list = std::vector<std::pair<std::vector<std::int32_t>, std::vector<std::int32_t>>>;
-const layout_list& broadcast_layouts() {
-  static const layout_list layouts = {
+// Runs check(s1, s2, a, b) (failure text, empty when it passes) on every layout below, in each
+// operand order, with data drawn from `seed` around the zero points; returns the first failure,
+// prefixed with the two operands' element counts.
+template <class Check>
+std::string over_broadcast_layouts(std::uint64_t seed, std::int32_t zero_point1, std::int32_t zero_point2,
+                                   const Check& check) {
+  using extents = std::vector<std::int32_t>;
+  static const std::vector<std::pair<extents, extents>> layouts = {
       {{3, 5, 67}, {3, 5, 67}},     {{1}, {7, 131}},           {{1, 1, 1, 64}, {1, 9, 7, 64}},
       {{63}, {5, 63}},              {{65}, {3, 65}},           {{1024}, {2, 1024}},
       {{1025}, {2, 1025}},          {{1, 1, 200}, {2, 3, 200}}, {{6, 1}, {6, 150}},
       {{2, 1, 70}, {2, 3, 70}},
   };
-  return layouts;
+  for (const auto& [small, big] : layouts) {
+    for (const bool swap : {false, true}) {
+      const qkern::shape s1 = shape_of(swap ? big : small);
+      const qkern::shape s2 = shape_of(swap ? small : big);
+      const std::vector<std::int8_t> a = make_data<std::int8_t>(s1.element_count(), seed * 7 + 1, zero_point1);
+      const std::vector<std::int8_t> b = make_data<std::int8_t>(s2.element_count(), seed * 7 + 2, zero_point2);
+      const std::string failure = check(s1, s2, a, b);
+      if (!failure.empty()) {
+        return std::to_string(s1.element_count()) + " x " + std::to_string(s2.element_count()) + ": " + failure;
+      }
+    }
+  }
+  return "";
+}
+
+// The scalar reference and the SIMD path of one op into guarded outputs of n elements.
+template <class Reference, class Simd>
+std::string compare_paths(std::int64_t n, const Reference& reference, const Simd& simd) {
+  guarded_output<std::int8_t> want(n), got(n);
+  reference(want.get());
+  simd(got.get());
+  return compare_outputs(want, got);
 }
 
 template <class Policy>
@@ -170,31 +196,24 @@ std::string carry_form_broadcasts(std::uint64_t seed) {
   const qkern::quantization_params q1{0.0235f, -7};
   const qkern::quantization_params q2{0.0172f, 12};
   const qkern::quantization_params qo{0.0391f, -3};
-  for (const auto& [small, big] : broadcast_layouts()) {
-    for (const bool swap : {false, true}) {
-      const qkern::shape s1 = shape_of(swap ? big : small);
-      const qkern::shape s2 = shape_of(swap ? small : big);
-      const auto add = qkern::prepare_add<std::int8_t, Policy>(q1, s1, q2, s2, qo, qkern::fused_activation::relu6);
-      const auto sub = qkern::prepare_sub<std::int8_t, Policy>(q1, s1, q2, s2, qo);
-      if (!add.ok() || !sub.ok() || !add->carry_form.valid || !sub->carry_form.valid) return "carry form expected";
-      const std::vector<std::int8_t> a = make_data<std::int8_t>(s1.element_count(), seed * 7 + 1, q1.zero_point);
-      const std::vector<std::int8_t> b = make_data<std::int8_t>(s2.element_count(), seed * 7 + 2, q2.zero_point);
-      const std::int64_t n = add->broadcast.output_count;
-      guarded_output<std::int8_t> want(n), got(n);
-      qkern::scalar::add(*add, a.data(), b.data(), want.get());
-      qkern::simd::add<arch>(*add, a.data(), b.data(), got.get());
-      std::string failure = compare_outputs(want, got);
-      if (!failure.empty()) return "add " + std::to_string(s1.element_count()) + " x " +
-                                   std::to_string(s2.element_count()) + ": " + failure;
-      guarded_output<std::int8_t> want_sub(n), got_sub(n);
-      qkern::scalar::sub(*sub, a.data(), b.data(), want_sub.get());
-      qkern::simd::sub<arch>(*sub, a.data(), b.data(), got_sub.get());
-      failure = compare_outputs(want_sub, got_sub);
-      if (!failure.empty()) return "sub " + std::to_string(s1.element_count()) + " x " +
-                                   std::to_string(s2.element_count()) + ": " + failure;
+  return over_broadcast_layouts(seed, q1.zero_point, q2.zero_point, [&](const qkern::shape& s1, const qkern::shape& s2,
+                                                                        const std::vector<std::int8_t>& a,
+                                                                        const std::vector<std::int8_t>& b) {
+    const auto add = qkern::prepare_add<std::int8_t, Policy>(q1, s1, q2, s2, qo, qkern::fused_activation::relu6);
+    const auto sub = qkern::prepare_sub<std::int8_t, Policy>(q1, s1, q2, s2, qo);
+    if (!add.ok() || !sub.ok() || !add->carry_form.valid || !sub->carry_form.valid) {
+      return std::string("carry form expected");
     }
-  }
-  return "";
+    const std::int64_t n = add->broadcast.output_count;
+    std::string failure = compare_paths(
+        n, [&](std::int8_t* o) { qkern::scalar::add(*add, a.data(), b.data(), o); },
+        [&](std::int8_t* o) { qkern::simd::add<arch>(*add, a.data(), b.data(), o); });
+    if (!failure.empty()) return "add: " + failure;
+    failure = compare_paths(
+        n, [&](std::int8_t* o) { qkern::scalar::sub(*sub, a.data(), b.data(), o); },
+        [&](std::int8_t* o) { qkern::simd::sub<arch>(*sub, a.data(), b.data(), o); });
+    return failure.empty() ? failure : "sub: " + failure;
+  });
 }
 
 TEST_CASE("add/sub int8 carry form: every broadcast kind") {
@@ -211,26 +230,19 @@ std::string mul_broadcasts(std::uint64_t seed, bool float_form) {
   const qkern::quantization_params q1{0.0235f, -7};
   const qkern::quantization_params q2{0.0172f, 12};
   const qkern::quantization_params qo{0.00391f, -3};
-  for (const auto& [small, big] : broadcast_layouts()) {
-    for (const bool swap : {false, true}) {
-      const qkern::shape s1 = shape_of(swap ? big : small);
-      const qkern::shape s2 = shape_of(swap ? small : big);
-      auto p = qkern::prepare_mul<std::int8_t, Policy>(q1, s1, q2, s2, qo, qkern::fused_activation::relu6).value();
-      if (!p.float_output.valid) return "float form expected";
-      p.float_output.valid = float_form;
-      const std::vector<std::int8_t> a = make_data<std::int8_t>(s1.element_count(), seed * 7 + 1, q1.zero_point);
-      const std::vector<std::int8_t> b = make_data<std::int8_t>(s2.element_count(), seed * 7 + 2, q2.zero_point);
-      guarded_output<std::int8_t> want(p.broadcast.output_count), got(p.broadcast.output_count);
-      qkern::scalar::mul(p, a.data(), b.data(), want.get());
-      qkern::simd::mul<arch>(p, a.data(), b.data(), got.get());
-      const std::string failure = compare_outputs(want, got);
-      if (!failure.empty()) {
-        return "mul " + std::to_string(s1.element_count()) + " x " + std::to_string(s2.element_count()) + ": " +
-               failure;
-      }
-    }
-  }
-  return "";
+  return over_broadcast_layouts(seed, q1.zero_point, q2.zero_point, [&](const qkern::shape& s1, const qkern::shape& s2,
+                                                                        const std::vector<std::int8_t>& a,
+                                                                        const std::vector<std::int8_t>& b) {
+    auto p = qkern::prepare_mul<std::int8_t, Policy>(q1, s1, q2, s2, qo, qkern::fused_activation::relu6).value();
+#if XSIMD_WITH_AVX512BW
+    if (!p.float_output.valid) return std::string("float form expected");
+#endif
+    p.float_output.valid = p.float_output.valid && float_form;
+    const std::string failure = compare_paths(
+        p.broadcast.output_count, [&](std::int8_t* o) { qkern::scalar::mul(p, a.data(), b.data(), o); },
+        [&](std::int8_t* o) { qkern::simd::mul<arch>(p, a.data(), b.data(), o); });
+    return failure.empty() ? failure : "mul: " + failure;
+  });
 }
 
 TEST_CASE("mul int8, float form and fused rows: every broadcast kind") {
