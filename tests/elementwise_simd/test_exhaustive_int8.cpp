@@ -215,8 +215,8 @@ void check_mul(std::uint64_t seed) {
                  << " with the fused form, " << float_form << " with the float form");
   CHECK(tested >= random_sets / 2);
   CHECK(fused >= tested / 2);
-#if QKERN_SIMD
-  CHECK(float_form >= tested / 3);
+#if XSIMD_WITH_AVX512BW
+  CHECK(float_form >= tested / 3);  // prepare builds the form where the AVX-512 rows exist
 #endif
 }
 

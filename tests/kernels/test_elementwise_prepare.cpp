@@ -278,7 +278,7 @@ TEST_CASE("requantize int8 and uint8 with equal scales and zero points 128 apart
 }
 
 // mul's float form (kernels/elementwise/mul_float_form.hpp), evaluated here in integers from
-// the floats prepare chose: f = F / 2^s, c = K / 2^s and floor(P f + c) = (P F + K) >> s must
+// the floats chosen: f = F / 2^s, c = K / 2^s and floor(P f + c) = (P F + K) >> s must
 // give the scalar spec's output for every input pair, for either sign's constant.
 template <class Policy>
 std::string float_form_mismatch(const qkern::mul_params<std::int8_t, Policy>& p) {
@@ -305,6 +305,31 @@ std::string float_form_mismatch(const qkern::mul_params<std::int8_t, Policy>& p)
   return "";
 }
 
+// p with its float form built here, on any build (prepare builds it only where the AVX-512 rows
+// that use it are compiled in).
+template <class Policy>
+qkern::mul_params<std::int8_t, Policy> with_float_form(qkern::mul_params<std::int8_t, Policy> p) {
+  p.float_output = qkern::make_int8_mul_float_form(
+      [&p](std::int32_t product) { return qkern::mul_unclamped(p, product); }, p.output_multiplier, p.input1_offset,
+      p.input2_offset);
+  return p;
+}
+
+// What prepare itself holds: the same form where the AVX-512 rows exist, none elsewhere.
+template <class Policy>
+bool prepared_as_built(const qkern::mul_params<std::int8_t, Policy>& prepared,
+                       const qkern::mul_params<std::int8_t, Policy>& built) {
+#if QKERN_SIMD && XSIMD_WITH_AVX512BW
+  const auto& a = prepared.float_output;
+  const auto& b = built.float_output;
+  return a.valid == b.valid && a.split_sign == b.split_sign && a.multiplier == b.multiplier &&
+         a.constant_negative == b.constant_negative && a.constant_nonnegative == b.constant_nonnegative;
+#else
+  (void)built;
+  return !prepared.float_output.valid;
+#endif
+}
+
 template <class Policy>
 void check_mul_float_forms(std::uint64_t seed) {
   std::mt19937_64 rng(seed);
@@ -320,15 +345,17 @@ void check_mul_float_forms(std::uint64_t seed) {
     const quantization_params qo{static_cast<float>(static_cast<double>(q1.scale) * q2.scale / scale(1e-4, 0.2)),
                                  zero_point(rng)};
     const auto activation = unit(rng) < 0.5 ? fused_activation::none : fused_activation::relu;
-    const auto p = qkern::prepare_mul<std::int8_t, Policy>(q1, make({1}), q2, make({1}), qo, activation);
-    if (!p.ok()) continue;
+    const auto prepared = qkern::prepare_mul<std::int8_t, Policy>(q1, make({1}), q2, make({1}), qo, activation);
+    if (!prepared.ok()) continue;
     ++sets;
-    if (!p->float_output.valid) continue;
-    ++valid;
-    split += p->float_output.split_sign ? 1 : 0;
+    const auto p = with_float_form(*prepared);
     INFO(std::string(Policy::name) << " set " << i << ": " << q1.scale << "/" << q1.zero_point << " " << q2.scale << "/"
                       << q2.zero_point << " " << qo.scale << "/" << qo.zero_point);
-    CHECK(float_form_mismatch(*p) == "");
+    CHECK(prepared_as_built(*prepared, p));
+    if (!p.float_output.valid) continue;
+    ++valid;
+    split += p.float_output.split_sign ? 1 : 0;
+    CHECK(float_form_mismatch(p) == "");
   }
   MESSAGE(std::string(Policy::name) << ": the float form exists for " << valid << " of " << sets
                                     << " activation-like sets (" << split << " with a constant per sign)");
@@ -337,21 +364,17 @@ void check_mul_float_forms(std::uint64_t seed) {
 }
 
 TEST_CASE("mul's float form equals the scalar spec for every input pair where prepare keeps it") {
-#if QKERN_SIMD
   check_mul_float_forms<double_rounding>(0xF10A7);
   check_mul_float_forms<single_rounding>(0xF10A8);
   // Multipliers of 2^7 or more (and below 2^-22) keep the integer rows.
-  const auto large = qkern::prepare_mul<std::int8_t>({0.5f, 0}, make({1}), {0.5f, 0}, make({1}), {0.001f, 0}).value();
+  const auto large =
+      with_float_form(qkern::prepare_mul<std::int8_t>({0.5f, 0}, make({1}), {0.5f, 0}, make({1}), {0.001f, 0}).value());
   CHECK(large.output_multiplier.shift == 8);
   CHECK_FALSE(large.float_output.valid);
-  const auto tiny =
-      qkern::prepare_mul<std::int8_t>({0.001f, 0}, make({1}), {0.001f, 0}, make({1}), {100.0f, 0}).value();
+  const auto tiny = with_float_form(
+      qkern::prepare_mul<std::int8_t>({0.001f, 0}, make({1}), {0.001f, 0}, make({1}), {100.0f, 0}).value());
   CHECK(tiny.output_multiplier.shift < -21);
   CHECK_FALSE(tiny.float_output.valid);
-#else
-  const auto p = qkern::prepare_mul<std::int8_t>({0.05f, 3}, make({1}), {0.02f, -9}, make({1}), {0.01f, 1}).value();
-  CHECK_FALSE(p.float_output.valid);  // only SIMD builds prepare it
-#endif
 }
 
 TEST_CASE("requantize with scale ratios far above 1") {

@@ -59,8 +59,8 @@ struct mul_params {
   // bits); has_fused_output is false where the fused form does not apply.
   fused_requantization fused_output{};
   bool has_fused_output = false;
-  // The AVX-512 rows' float form of the output step (int8, SIMD builds; mul_float_form.hpp),
-  // checked in prepare against mul_element for every input pair.
+  // The AVX-512 rows' float form of the output step (int8, builds with AVX-512BW;
+  // mul_float_form.hpp), checked in prepare against mul_element for every input pair.
   int8_mul_float_form float_output{};
 };
 
@@ -82,8 +82,9 @@ constexpr void prepare_mul_fast_forms(mul_params<std::int8_t, Policy>& p) noexce
   p.has_fused_output = fused.ok();
   if (fused.ok()) p.fused_output = *fused;
   p.float_output = int8_mul_float_form{};
-#if QKERN_SIMD
-  // 65,536 evaluations of the scalar spec: at run time only.
+#if QKERN_SIMD && XSIMD_WITH_AVX512BW
+  // 65,536 evaluations of the scalar spec: at run time, and only where the rows that use the
+  // form are compiled in.
   if (!simd::in_constant_evaluation()) {
     p.float_output = make_int8_mul_float_form([&p](std::int32_t product) { return mul_unclamped(p, product); },
                                               p.output_multiplier, p.input1_offset, p.input2_offset);
