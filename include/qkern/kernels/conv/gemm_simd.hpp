@@ -14,6 +14,8 @@
 // Where the taps read:
 //   direct rows (FC, 1x1 stride-1 conv)   one tap, the row itself
 //   rows whose window is inside the input  the row's window origin + a per-tap offset
+//   tiles near padding, whole pixels        the tile's window rows copied with the padding
+//                                          (zero point) into a stack buffer, then as inside
 //   other rows (near padding)              per tap: the input pixel or the zero-point row
 //   small segments (C_in / groups not a multiple of 4, e.g. a first layer's 3 channels):
 //     segments of 1-3 values in tiles whose windows are all inside: each tap is one k-group,
@@ -68,7 +70,7 @@ struct gemm_tiling {
 };
 template <>
 struct gemm_tiling<dot_method::avx512_vnni> {
-  static constexpr int rows4 = 6, rows2 = 8, rows1 = 8;
+  static constexpr int rows4 = 6, rows2 = 14, rows1 = 8;
 };
 template <>
 struct gemm_tiling<dot_method::avx512_madd> {
@@ -114,6 +116,8 @@ inline constexpr std::int32_t gemm_max_tap_offsets = 64;
 // Rows gathered into a stack buffer when a tap's segment is not a whole number of k-groups
 // and a gathered row takes at most this many bytes.
 inline constexpr std::size_t gemm_max_gathered_row = 512;
+// Bytes of stack a tile near padding may copy its input window into (see padded_window).
+inline constexpr std::size_t gemm_max_padded_window = 4096;
 
 // What every tile of one evaluation shares.
 struct gemm_context {
@@ -206,6 +210,38 @@ inline void accumulate_tap_words(typename dot::accumulator (&acc)[MR][NV], const
   }
 }
 
+// A tile whose rows lie in one output row, read whole pixels (C_in a multiple of 4, one group)
+// and reach padding: copies the kernel_h input rows its windows cover, pixels
+// [ix0, ix0 + span) of each, into `local`, the zero point standing for the padding. Then its
+// windows are inside `local` (pixel pitch C_in, row pitch span·C_in) and the tile takes the
+// contiguous path like an interior one. Returns the row pitch, or 0 (nothing copied) when the
+// window does not fit `local`.
+inline std::ptrdiff_t padded_window(const ::qkern::detail::gemm_rows& rows, const std::int8_t* image,
+                                    std::int32_t kernel_h, std::int32_t iy, std::int32_t ix0, std::int32_t span,
+                                    std::int8_t zero_point, std::int8_t* local) noexcept {
+  const auto pixel = static_cast<std::size_t>(rows.in_c);
+  const std::size_t pitch = static_cast<std::size_t>(span) * pixel;
+  if (pitch * static_cast<std::size_t>(kernel_h) > gemm_max_padded_window) return 0;
+  const std::int32_t first = ix0 < 0 ? -ix0 : 0;  // pixels of left padding
+  const std::int32_t end = rows.in_w - ix0 < span ? rows.in_w - ix0 : span;  // past the last input pixel
+  const auto fill = static_cast<unsigned char>(zero_point);
+  for (std::int32_t fy = 0; fy < kernel_h; ++fy) {
+    std::int8_t* dst = local + static_cast<std::size_t>(fy) * pitch;
+    const std::int32_t y = iy + fy * rows.dilation_h;
+    if (y < 0 || y >= rows.in_h || end <= first) {
+      std::memset(dst, fill, pitch);
+      continue;
+    }
+    const std::int8_t* src = image + (static_cast<std::size_t>(y) * static_cast<std::size_t>(rows.in_w) +
+                                      static_cast<std::size_t>(ix0 + first)) *
+                                         pixel;
+    std::memset(dst, fill, static_cast<std::size_t>(first) * pixel);
+    std::memcpy(dst + static_cast<std::size_t>(first) * pixel, src, static_cast<std::size_t>(end - first) * pixel);
+    std::memset(dst + static_cast<std::size_t>(end) * pixel, fill, static_cast<std::size_t>(span - end) * pixel);
+  }
+  return static_cast<std::ptrdiff_t>(pitch);
+}
+
 // One tile: rows [row0, row0 + row_count) (row_count <= MR) of `group`, blocks
 // first_block + b·block_stride for b < NB, whose first channel is first_channel (in the group).
 template <class A, int MR, int NB>
@@ -228,6 +264,11 @@ void gemm_tile(const gemm_context& ctx, std::int32_t group, const unsigned char*
   ::qkern::detail::row_origin origin[MR];
   const std::int8_t* window[MR];  // row's window origin, for rows whose window is inside the input
   bool inside = true;
+  // Whole pixels of one group: a filter row's taps are one contiguous run (dilation_w 1) from
+  // its window's origin, the next filter row `filter_row_pitch` bytes on.
+  const bool whole_pixels = !rows.direct && segment == rows.in_c && segment % packed_k_group == 0;
+  std::ptrdiff_t filter_row_pitch = static_cast<std::ptrdiff_t>(rows.dilation_h) * rows.in_w * rows.in_c;
+  alignas(64) std::int8_t local[gemm_max_padded_window];
   if (rows.direct) {
     QKERN_CONV_UNROLL
     for (int m = 0; m < MR; ++m) {
@@ -261,6 +302,20 @@ void gemm_tile(const gemm_context& ctx, std::int32_t group, const unsigned char*
                                  static_cast<std::size_t>(ix)) *
                                     static_cast<std::size_t>(rows.in_c)
                        : zero_row;
+      }
+      if (!inside && whole_pixels && rows.dilation_w == 1) {
+        const std::int32_t span = (row_count - 1) * rows.stride_w + rows.kernel_w;
+        const std::ptrdiff_t pitch =
+            padded_window(rows, base, g.taps / rows.kernel_w, iy, ix0, span, zero_row[0], local);
+        if (pitch != 0) {
+          QKERN_CONV_UNROLL
+          for (int m = 0; m < MR; ++m) {
+            window[m] = local + static_cast<std::size_t>(m < row_count ? m : row_count - 1) *
+                                    static_cast<std::size_t>(rows.stride_w) * static_cast<std::size_t>(rows.in_c);
+          }
+          filter_row_pitch = pitch;
+          inside = true;
+        }
       }
     }
     QKERN_CONV_UNROLL
@@ -356,14 +411,15 @@ void gemm_tile(const gemm_context& ctx, std::int32_t group, const unsigned char*
       }
     }
     accumulate_k_groups<dot, MR, NV, per_block>(acc, a, weights, block_stride, taps * g.segment_groups);
-  } else if (inside && ctx.tap_offset != nullptr && remainder == 0 && segment == rows.in_c && rows.dilation_w == 1) {
-    // Windows inside the input, all channels of a pixel, no horizontal dilation: the taps of a
-    // filter row are one contiguous run of kernel_w·C_in values, and so are their k-groups.
+  } else if (inside && whole_pixels && rows.dilation_w == 1) {
+    // Windows inside the input (or its padded copy), all channels of a pixel, no horizontal
+    // dilation: the taps of a filter row are one contiguous run of kernel_w·C_in values, and
+    // so are their k-groups.
     const std::int32_t run_taps = rows.kernel_w;
-    for (std::int32_t t = 0; t < taps; t += run_taps) {
+    for (std::int32_t t = 0, fy = 0; t < taps; t += run_taps, ++fy) {
       const std::int8_t* a[MR];
       QKERN_CONV_UNROLL
-      for (int m = 0; m < MR; ++m) a[m] = window[m] + ctx.tap_offset[t];
+      for (int m = 0; m < MR; ++m) a[m] = window[m] + fy * filter_row_pitch;
       accumulate_k_groups<dot, MR, NV, per_block>(acc, a, weights + static_cast<std::size_t>(t) * tap_bytes, block_stride,
                                                   run_taps * full_groups);
     }
@@ -494,7 +550,7 @@ void gemm_tile(const gemm_context& ctx, std::int32_t group, const unsigned char*
 }
 
 // Every row of `group` through tiles of NB blocks starting at first_block: full tiles of MR
-// rows, the remainder with the smallest of 1, 2, 4 or MR rows that covers it.
+// rows, the remainder with the smallest of 1, 2, 4, 8 or MR rows that covers it.
 template <class A, int MR, int NB>
 void gemm_rows_of_tile(const gemm_context& ctx, std::int32_t group, const unsigned char* first_block,
                        std::size_t block_stride, std::int32_t first_channel) noexcept {
@@ -507,6 +563,9 @@ void gemm_rows_of_tile(const gemm_context& ctx, std::int32_t group, const unsign
   if (left == 2 && MR > 2) return gemm_tile<A, 2, NB>(ctx, group, first_block, block_stride, first_channel, row0, 2);
   if constexpr (MR > 4) {
     if (left <= 4) return gemm_tile<A, 4, NB>(ctx, group, first_block, block_stride, first_channel, row0, left);
+  }
+  if constexpr (MR > 8) {
+    if (left <= 8) return gemm_tile<A, 8, NB>(ctx, group, first_block, block_stride, first_channel, row0, left);
   }
   gemm_tile<A, MR, NB>(ctx, group, first_block, block_stride, first_channel, row0, left);
 }
