@@ -451,6 +451,94 @@ void run_cases(const char* op, void (*one)(rng&, tally&), int count, std::uint64
   CHECK(t.cases > count / 2);
 }
 
+// The float form of a channel's output step (kernels/conv/accumulator_float_form.hpp) against
+// the scalar step, at the accumulators where a wrong constant would show: both sides of every
+// output step, located from the real multiplier (not by the search's walk), the ends of the
+// accumulator range, 0 and ±1, ±2^24 and their neighbours, random accumulators, and every
+// accumulator of small ranges. AVX-512 programs run the kernels' instructions; the others,
+// which never use the form, check it in its integer model floor((acc F + K) / 2^s).
+struct float_form_tally {
+  int sets = 0;
+  int with_form = 0;
+  long accumulators = 0;
+  long mismatches = 0;
+};
+
+std::int32_t float_form_floor(std::int32_t acc, const qkern::float_step_form& form) {
+  const float c = acc < 0 ? form.constant_negative : form.constant_nonnegative;
+#if XSIMD_WITH_AVX512BW
+  const __m512i y = qkern::simd::detail::requantize_float_form_lanes(
+      _mm512_set1_epi32(acc), _mm512_set1_ps(form.multiplier), _mm512_set1_ps(form.constant_negative),
+      _mm512_set1_ps(form.constant_nonnegative));
+  (void)c;
+  return _mm512_cvtsi512_si32(y);
+#else
+  int exponent = 0;
+  const float mantissa = std::frexp(form.multiplier, &exponent);  // f = mantissa 2^exponent, mantissa in [1/2, 1)
+  const int fraction_bits = 24 - exponent;
+  const auto significand = static_cast<std::int64_t>(std::ldexp(mantissa, 24));
+  const auto k = static_cast<std::int64_t>(std::ldexp(static_cast<double>(c), fraction_bits));
+  const std::int64_t y = std::int64_t{acc} * significand + k;
+  const std::int64_t floor = y >= 0 ? y >> fraction_bits : -((-y + (std::int64_t{1} << fraction_bits) - 1) >> fraction_bits);
+  return static_cast<std::int32_t>(floor < INT32_MIN ? INT32_MIN : (floor > INT32_MAX ? INT32_MAX : floor));
+#endif
+}
+
+template <class Policy>
+void float_form_case(rng& r, float_form_tally& t) {
+  double real = std::ldexp(1.0 + r.unit(), r.uniform(-17, -3));  // conv-like: s_in s_w / s_out
+  if (r.chance(15)) real = std::ldexp(1.0 + r.unit(), r.uniform(-23, -1));
+  if (r.chance(5)) real = r.pick<double>({0.5 - 1e-9, 0.25, std::ldexp(1.0, -22), std::ldexp(1.0, -21) * 1.5});
+  const auto m = qkern::quantize_multiplier<Policy>(real);
+  REQUIRE(m.ok());
+  const std::int32_t zero_point = random_zero_point(r);
+  std::int32_t lo = -128, hi = 127;
+  if (r.chance(30)) lo = r.uniform(-128, 0);
+  if (r.chance(30)) hi = r.uniform(lo, 127);
+  std::int64_t bound = r.uniform(1, 1 << 17);
+  const int range_kind = r.uniform(0, 3);
+  if (range_kind == 1) bound = r.uniform(1 << 17, 1 << 24);
+  if (range_kind == 2) bound = r.uniform(1 << 24, INT32_MAX);
+  if (range_kind == 3) bound = r.pick<std::int64_t>({1 << 24, (1 << 24) + 1, INT32_MAX});
+  const auto spec = [&](std::int32_t acc) {
+    return qkern::detail::requantize_accumulator<std::int8_t, Policy>(acc, *m, zero_point, lo, hi);
+  };
+  const qkern::float_step_form form = qkern::make_accumulator_float_form(
+      [&](std::int32_t acc) { return std::int64_t{Policy::multiply(acc, *m)} + zero_point; }, *m, bound);
+  ++t.sets;
+  if (!form.valid) return;
+  ++t.with_form;
+  std::vector<std::int64_t> points = {0, 1, -1, bound, -bound, bound - 1, 1 - bound};
+  for (const std::int64_t e : {std::int64_t{1} << 24, (std::int64_t{1} << 24) + 1, (std::int64_t{1} << 24) - 1}) {
+    points.push_back(e);
+    points.push_back(-e);
+  }
+  for (std::int32_t v = -128; v <= 128; ++v) {
+    const auto center = static_cast<std::int64_t>(std::llround((v - zero_point - 0.5) / m->real_value()));
+    for (std::int64_t d = -8; d <= 8; ++d) points.push_back(center + d);
+  }
+  for (int i = 0; i < 2000; ++i) {
+    points.push_back(static_cast<std::int64_t>(r.next() % static_cast<std::uint64_t>(2 * bound + 1)) - bound);
+  }
+  if (bound <= (1 << 16)) {
+    for (std::int64_t acc = -bound; acc <= bound; ++acc) points.push_back(acc);
+  }
+  for (const std::int64_t acc : points) {
+    if (acc < -bound || acc > bound) continue;
+    const auto a = static_cast<std::int32_t>(acc);
+    const std::int32_t y = float_form_floor(a, form);
+    const std::int32_t got = y < lo ? lo : (y > hi ? hi : y);
+    ++t.accumulators;
+    if (got != spec(a)) {
+      if (t.mismatches < 5) {
+        MESSAGE("acc " << a << ": float form " << got << ", spec " << int{spec(a)} << " (multiplier " << m->multiplier
+                       << " shift " << m->shift << ", zero point " << zero_point << ", bound " << bound << ")");
+      }
+      ++t.mismatches;
+    }
+  }
+}
+
 // Case counts: enough to cover every tile shape and tail on every arch, small enough for qemu.
 #ifdef QKERN_CONV_SIMD_TEST_CASES
 constexpr int case_count = QKERN_CONV_SIMD_TEST_CASES;
@@ -467,6 +555,25 @@ TEST_CASE("compiled for the expected backend and dot product") {
                           << dot);
   CHECK(backend == QKERN_CONV_SIMD_TEST_BACKEND);
   CHECK(dot == QKERN_CONV_SIMD_TEST_DOT);
+}
+
+TEST_CASE("conv2d and fully connected: the float form of the output step equals the scalar step") {
+  for (const bool single : {false, true}) {
+    rng r{single ? 302u : 301u};
+    float_form_tally t;
+    for (int i = 0; i < case_count; ++i) {
+      if (single) {
+        float_form_case<qkern::single_rounding>(r, t);
+      } else {
+        float_form_case<qkern::double_rounding>(r, t);
+      }
+    }
+    MESSAGE((single ? "single" : "double") << " rounding: " << t.with_form << " of " << t.sets
+                                           << " parameter sets have the float form; " << t.accumulators
+                                           << " accumulators checked");
+    CHECK(t.mismatches == 0);
+    CHECK(t.with_form > t.sets / 2);
+  }
 }
 
 TEST_CASE("conv2d: simd == scalar") {

@@ -8,6 +8,8 @@
 //   requantize_fp32_lanes(x, scale, r)   lane i: round_half_even(float(x[i]) · scale[i]) clamped
 //                                        to [lo, hi] - zero_point, + zero_point (fp32_scale)
 //   store_int8_lanes(v, r, dst, n)       clamp to [lo, hi], narrow to int8, store the first n lanes
+//   requantize_float_form_lanes(x, ...)  AVX-512: lane i is floor(x[i] f_i + c_i), the float form
+//                                        packing proved equal to the fused form (conv, FC)
 // where r is an int8_output_range: the clamp bounds and zero point, broadcast once per tile.
 //
 // The constants come as arrays in lane order (the packed block header of the conv kernels);
@@ -245,6 +247,21 @@ QKERN_LANES_INLINE void store_int8_lanes(const xsimd::batch<std::int32_t, A>& v,
 #endif
 
 #if XSIMD_WITH_AVX512BW
+// floor(x f + c) per lane: the float form's arithmetic (core/float_step_form.hpp). x converts
+// exactly while |x| <= 2^24 (monotonically beyond); the multiply-add and the conversion back
+// both round down.
+QKERN_LANES_INLINE __m512i floor_multiply_add_lanes(__m512i x, __m512 f, __m512 c) noexcept {
+  const __m512 y = _mm512_fmadd_round_ps(_mm512_cvtepi32_ps(x), f, c, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+  return _mm512_cvt_roundps_epi32(y, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+}
+
+// The float form of a conv / fully connected block (kernels/conv/accumulator_float_form.hpp):
+// lane i is floor(x[i] f[i] + c[i]), c[i] chosen by the sign of x[i].
+QKERN_LANES_INLINE __m512i requantize_float_form_lanes(__m512i x, __m512 f, __m512 c_negative,
+                                                       __m512 c_nonnegative) noexcept {
+  return floor_multiply_add_lanes(x, f, _mm512_mask_blend_ps(_mm512_movepi32_mask(x), c_nonnegative, c_negative));
+}
+
 template <class A>
 QKERN_LANES_INLINE xsimd::batch<std::int32_t, A> requantize_fused_lanes(const xsimd::batch<std::int32_t, A>& x,
                                                      const fused_lane_constants& c, bool sign_correction,

@@ -29,6 +29,7 @@
 #include "qkern/core/fused_requantization.hpp"
 #include "qkern/kernels/elementwise/mul_float_form.hpp"
 #include "qkern/simd/arch.hpp"
+#include "qkern/simd/requantize_lanes.hpp"
 
 #if XSIMD_WITH_AVX512BW
 #include <immintrin.h>
@@ -121,9 +122,7 @@ struct avx512_mul_float_stage : avx512_int8_narrowing {
       constant = _mm512_mask_blend_ps(_mm512_cmplt_epi32_mask(product, _mm512_setzero_si512()), constant_nonnegative,
                                       constant_negative);
     }
-    const __m512 y = _mm512_fmadd_round_ps(_mm512_cvtepi32_ps(product), multiplier, constant,
-                                           _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-    return _mm512_cvt_roundps_epi32(y, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    return ::qkern::simd::detail::floor_multiply_add_lanes(product, multiplier, constant);
   }
 };
 

@@ -405,9 +405,9 @@ class depthwise_int8 {
         }
         const std::int64_t b = bias != nullptr ? bias[c0 + l] : 0;
         ::qkern::detail::fill_header_lane<Policy>(h, l, sum, sum_abs, b, p.output_multipliers[c0 + l], p.input_offset,
-                                                  p.output_offset, &all_fused);
+                                                  p.output_offset, &all_fused, nullptr);
       }
-      ::qkern::detail::finish_header<Policy>(h, all_fused);
+      ::qkern::detail::finish_header<Policy>(h, all_fused, false);
       for (std::int32_t v = 0; v < per_block; ++v) bias_lanes[k][v] = dwords::load_unaligned(h.bias_signed + v * lanes);
       for (std::int32_t t = 0; t < taps; ++t) {
         for (std::int32_t v = 0; v < per_block; ++v) {

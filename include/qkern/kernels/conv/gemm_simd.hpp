@@ -264,9 +264,10 @@ void gemm_tile(const gemm_context& ctx, std::int32_t group, const unsigned char*
   ::qkern::detail::row_origin origin[MR];
   const std::int8_t* window[MR];  // row's window origin, for rows whose window is inside the input
   bool inside = true;
-  // Whole pixels of one group: a filter row's taps are one contiguous run (dilation_w 1) from
-  // its window's origin, the next filter row `filter_row_pitch` bytes on.
-  const bool whole_pixels = !rows.direct && segment == rows.in_c && segment % packed_k_group == 0;
+  // Whole pixels of one group, no horizontal dilation: a filter row's taps are one contiguous
+  // run from its window's origin, the next filter row `filter_row_pitch` bytes on.
+  const bool contiguous_runs =
+      !rows.direct && segment == rows.in_c && segment % packed_k_group == 0 && rows.dilation_w == 1;
   std::ptrdiff_t filter_row_pitch = static_cast<std::ptrdiff_t>(rows.dilation_h) * rows.in_w * rows.in_c;
   alignas(64) std::int8_t local[gemm_max_padded_window];
   if (rows.direct) {
@@ -292,6 +293,7 @@ void gemm_tile(const gemm_context& ctx, std::int32_t group, const unsigned char*
       const std::int32_t ix0 = ox * rows.stride_w - rows.pad_w;
       const std::int8_t* const base = rows.input + static_cast<std::size_t>(b) * image_size + channel_offset;
       const bool rows_in = iy >= 0 && iy + window_h < rows.in_h;
+      const auto pixel_step = static_cast<std::size_t>(rows.stride_w) * static_cast<std::size_t>(rows.in_c);
       QKERN_CONV_UNROLL
       for (int m = 0; m < MR; ++m) {
         const std::int32_t ix = ix0 + (m < row_count ? m : row_count - 1) * rows.stride_w;
@@ -303,16 +305,13 @@ void gemm_tile(const gemm_context& ctx, std::int32_t group, const unsigned char*
                                     static_cast<std::size_t>(rows.in_c)
                        : zero_row;
       }
-      if (!inside && whole_pixels && rows.dilation_w == 1) {
+      if (!inside && contiguous_runs) {
         const std::int32_t span = (row_count - 1) * rows.stride_w + rows.kernel_w;
         const std::ptrdiff_t pitch =
             padded_window(rows, base, g.taps / rows.kernel_w, iy, ix0, span, zero_row[0], local);
         if (pitch != 0) {
           QKERN_CONV_UNROLL
-          for (int m = 0; m < MR; ++m) {
-            window[m] = local + static_cast<std::size_t>(m < row_count ? m : row_count - 1) *
-                                    static_cast<std::size_t>(rows.stride_w) * static_cast<std::size_t>(rows.in_c);
-          }
+          for (int m = 0; m < MR; ++m) window[m] = local + static_cast<std::size_t>(m < row_count ? m : row_count - 1) * pixel_step;
           filter_row_pitch = pitch;
           inside = true;
         }
@@ -411,7 +410,7 @@ void gemm_tile(const gemm_context& ctx, std::int32_t group, const unsigned char*
       }
     }
     accumulate_k_groups<dot, MR, NV, per_block>(acc, a, weights, block_stride, taps * g.segment_groups);
-  } else if (inside && whole_pixels && rows.dilation_w == 1) {
+  } else if (inside && contiguous_runs) {
     // Windows inside the input (or its padded copy), all channels of a pixel, no horizontal
     // dilation: the taps of a filter row are one contiguous run of kernel_w·C_in values, and
     // so are their k-groups.
@@ -473,7 +472,7 @@ void gemm_tile(const gemm_context& ctx, std::int32_t group, const unsigned char*
 
   if (uniform && first_channel + NB * packed_block_channels <= group_outputs) {
     // Every channel real: requantize vector by vector, then narrow and store each row's NB·16
-    // outputs together.
+    // outputs together. Fused blocks with a float form take it on AVX-512.
     const bool fp32 = headers[0]->requantization == static_cast<std::int32_t>(packed_requantization::fp32);
     dwords y[MR][NV];
     QKERN_CONV_UNROLL
@@ -487,6 +486,23 @@ void gemm_tile(const gemm_context& ctx, std::int32_t group, const unsigned char*
           y[m][v] = ::qkern::simd::requantize_fp32_lanes(dot::finish(acc[m][v]) + bias_lanes, h->scale + lane0, range);
         }
       } else {
+#if XSIMD_WITH_AVX512BW
+        constexpr bool float_form_lanes =
+            dot_method_of<A>() == dot_method::avx512_vnni || dot_method_of<A>() == dot_method::avx512_madd;
+        if constexpr (float_form_lanes) {
+          if (h->has_float_form != 0) {
+            const __m512 f = _mm512_loadu_ps(h->float_multiplier + lane0);
+            const __m512 c_negative = _mm512_loadu_ps(h->float_constant_negative + lane0);
+            const __m512 c_nonnegative = _mm512_loadu_ps(h->float_constant_nonnegative + lane0);
+            QKERN_CONV_UNROLL
+            for (int m = 0; m < MR; ++m) {
+              y[m][v] = ::qkern::simd::detail::requantize_float_form_lanes(dot::finish(acc[m][v]) + bias_lanes, f, c_negative,
+                                                                   c_nonnegative);
+            }
+            continue;
+          }
+        }
+#endif
         const fused_lanes<A> f = ::qkern::simd::load_fused_lanes<A>(
             {h->multiplier + lane0, h->pre_shift + lane0, h->constant_even + lane0 / 2, h->constant_odd + lane0 / 2,
              h->final_shift + lane0, h->sign_mask + lane0, h->zero_point_after + lane0});
@@ -778,7 +794,7 @@ bool unpacked_gemm(const packed_weights& geometry, const Source& source, std::in
       const int blocks = gemm_tile_blocks<A>(geometry.blocks_per_group - blk, fit);
       for (int b = 0; b < blocks; ++b) {
         ::qkern::detail::pack_block<Policy>(geometry, src, (blk + b) * packed_block_channels,
-                                            workspace + static_cast<std::size_t>(b) * geometry.block_bytes);
+                                            workspace + static_cast<std::size_t>(b) * geometry.block_bytes, false);
       }
       gemm_block_tile<A>(ctx, group, blocks, workspace, geometry.block_bytes, blk * packed_block_channels);
       blk += blocks;

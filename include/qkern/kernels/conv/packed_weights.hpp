@@ -10,7 +10,7 @@
 // once, with everything else that only depends on the weights:
 //
 //   packed buffer = [group 0: block 0, block 1, ...][group 1: ...]...[zero-point row]
-//   block (16 output channels) = header (704 bytes) + taps · ceil(segment / 4) k-groups of 64
+//   block (16 output channels) = header (896 bytes) + taps · ceil(segment / 4) k-groups of 64
 //                                bytes: k-group j of tap t holds, for lane l = 0..15, the
 //                                weights w[c0 + l][t][4j .. 4j + 3] (0 past the segment's end
 //                                and past the group's last channel)
@@ -18,7 +18,8 @@
 //            (for unsigned inputs x + 128: bias + (input_offset - 128)·Σw; for signed inputs:
 //            bias + input_offset·Σw), and the requantization constants of the 16 channels:
 //            the fused 64-bit multiply-add form (core/fused_requantization.hpp) for TFLite's
-//            two roundings, the float scale for fp32_scale
+//            two roundings, the float scale for fp32_scale, and where packing proved it
+//            (accumulator_float_form.hpp; AVX-512 builds) the float form of the roundings
 //   zero-point row = ceil(segment / 4)·4 + 64 bytes of the input zero point: a padding tap
 //            reads it, which contributes (zero_point + input_offset)·w = 0, so every row has
 //            the same bias correction whatever its padding.
@@ -33,11 +34,17 @@
 #include <cstring>
 #include <type_traits>
 
+#include "qkern/core/config.hpp"
 #include "qkern/core/fused_requantization.hpp"
 #include "qkern/core/rounding.hpp"
 #include "qkern/core/rounding_fp32.hpp"
 #include "qkern/core/status.hpp"
 #include "qkern/kernels/conv/accumulator.hpp"
+#include "qkern/kernels/conv/accumulator_float_form.hpp"
+
+#if QKERN_SIMD
+#include "qkern/simd/arch.hpp"  // XSIMD_WITH_AVX512BW
+#endif
 
 namespace qkern {
 
@@ -52,7 +59,7 @@ enum class packed_requantization : std::int32_t {
   fp32 = 2,    // float scale (fp32_scale)
 };
 
-// The first 704 bytes of a block: per-channel constants in lane order (struct of arrays, so
+// The first 896 bytes of a block: per-channel constants in lane order (struct of arrays, so
 // that a vector of lanes loads straight from it). The 64-bit constants are split into even
 // and odd lanes, the order the 32x32->64 multiplies produce them in.
 struct packed_block_header {
@@ -66,12 +73,16 @@ struct packed_block_header {
   std::int32_t sign_mask[16];         // fused: -1 where the form subtracts 1 for negative inputs
   std::int32_t zero_point_after[16];  // fused: the zero point when not folded into the constant
   float scale[16];                    // fp32: the float32 scale
+  float float_multiplier[16];         // float form: f
+  float float_constant_negative[16];  // float form: c where the accumulator is negative
+  float float_constant_nonnegative[16];
   std::int32_t requantization;        // packed_requantization
   std::int32_t has_sign_correction;   // fused: some lane has sign_mask set
   std::int32_t has_zero_point_after;  // fused: some lane has zero_point_after != 0
-  std::int32_t reserved[13];
+  std::int32_t has_float_form;        // fused blocks: every real lane has the float form too
+  std::int32_t reserved[12];
 };
-static_assert(sizeof(packed_block_header) == 704, "the header is 11 cache lines");
+static_assert(sizeof(packed_block_header) == 896, "the header is 14 cache lines");
 
 // A view of packed weights in caller storage (see pack_conv2d_weights, pack_fully_connected_
 // weights). Valid while that storage lives and unchanged.
@@ -139,11 +150,12 @@ struct block_source {
 
 // Lane l of a block header for a channel whose weights sum to `sum` (and their magnitudes to
 // `sum_abs`), with bias `bias` and multiplier m. Clears *all_fused when the channel has no
-// fused form (its accumulator bound is too wide for it).
+// fused form (its accumulator bound is too wide for it), and *all_float when it has no float
+// form (all_float == nullptr: the float form is not sought).
 template <class Policy>
 void fill_header_lane(packed_block_header& h, std::int32_t l, std::int64_t sum, std::int64_t sum_abs,
                       std::int64_t bias, const typename Policy::multiplier_type& m, std::int32_t input_offset,
-                      std::int32_t output_offset, bool* all_fused) noexcept {
+                      std::int32_t output_offset, bool* all_fused, bool* all_float) noexcept {
   // Each form is exact modulo 2^32, and the true accumulator fits int32 (prepare's bound):
   // the kernels' wrapping sums land on it.
   h.bias_signed[l] = static_cast<std::int32_t>(static_cast<std::uint32_t>(bias + input_offset * sum));
@@ -173,6 +185,15 @@ void fill_header_lane(packed_block_header& h, std::int32_t l, std::int64_t sum, 
     h.zero_point_after[l] = f->zero_point_after;
     if (f->sign_correction) h.has_sign_correction = 1;
     if (f->zero_point_after != 0) h.has_zero_point_after = 1;
+    if (all_float != nullptr && *all_float) {
+      const float_step_form form = make_accumulator_float_form(
+          [&m, output_offset](std::int32_t acc) { return std::int64_t{Policy::multiply(acc, m)} + output_offset; }, m,
+          bound);
+      *all_float = form.valid;
+      h.float_multiplier[l] = form.multiplier;
+      h.float_constant_negative[l] = form.constant_negative;
+      h.float_constant_nonnegative[l] = form.constant_nonnegative;
+    }
   } else {
     *all_fused = false;
   }
@@ -180,13 +201,13 @@ void fill_header_lane(packed_block_header& h, std::int32_t l, std::int64_t sum, 
 
 // The block's requantization kind, once every lane is filled.
 template <class Policy>
-void finish_header(packed_block_header& h, bool all_fused) noexcept {
+void finish_header(packed_block_header& h, bool all_fused, bool all_float) noexcept {
   if constexpr (std::is_same<Policy, fp32_scale>::value) {
     h.requantization = static_cast<std::int32_t>(packed_requantization::fp32);
   } else {
-    h.requantization = static_cast<std::int32_t>(all_fused && detail::has_fused_form<Policy>
-                                                     ? packed_requantization::fused
-                                                     : packed_requantization::scalar);
+    const bool fused = all_fused && detail::has_fused_form<Policy>;
+    h.requantization = static_cast<std::int32_t>(fused ? packed_requantization::fused : packed_requantization::scalar);
+    h.has_float_form = fused && all_float ? 1 : 0;
   }
 }
 
@@ -197,15 +218,25 @@ inline packed_block_header empty_header() noexcept {
   return h;
 }
 
+// Whether packing for a kernel looks for the float form: only the AVX-512 tiles use it, and
+// the search costs a few microseconds per channel.
+#if QKERN_SIMD
+inline constexpr bool packs_float_form = XSIMD_WITH_AVX512BW != 0;
+#else
+inline constexpr bool packs_float_form = false;
+#endif
+
 // Packs the 16 channels [first, first + 16) of a group (those below group_outputs are real)
-// into dst (block_bytes of geometry g). Not constexpr: it writes raw bytes.
+// into dst (block_bytes of geometry g), with the float form where `with_float_form` and it
+// exists. Not constexpr: it writes raw bytes.
 template <class Policy>
-void pack_block(const packed_weights& g, const block_source<Policy>& src, std::int32_t first,
-                unsigned char* dst) noexcept {
+void pack_block(const packed_weights& g, const block_source<Policy>& src, std::int32_t first, unsigned char* dst,
+                bool with_float_form = packs_float_form) noexcept {
   packed_block_header h = empty_header();
   const std::int32_t valid = g.group_outputs - first < packed_block_channels ? g.group_outputs - first
                                                                               : packed_block_channels;
   bool all_fused = true;
+  bool all_float = with_float_form;
   for (std::int32_t l = 0; l < valid; ++l) {
     const std::int32_t c = first + l;
     const std::int8_t* w = src.weights + static_cast<std::size_t>(c) * src.row_stride;
@@ -218,9 +249,9 @@ void pack_block(const packed_weights& g, const block_source<Policy>& src, std::i
     }
     const std::int64_t bias = src.bias != nullptr ? src.bias[c] : 0;
     fill_header_lane<Policy>(h, l, sum, sum_abs, bias, src.multipliers[src.per_tensor ? 0 : c], src.input_offset,
-                             src.output_offset, &all_fused);
+                             src.output_offset, &all_fused, with_float_form ? &all_float : nullptr);
   }
-  finish_header<Policy>(h, all_fused);
+  finish_header<Policy>(h, all_fused, all_float);
   std::memcpy(dst, &h, sizeof h);
 
   unsigned char* out = dst + sizeof h;
