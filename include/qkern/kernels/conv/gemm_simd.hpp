@@ -294,16 +294,26 @@ void gemm_tile(const gemm_context& ctx, std::int32_t group, const unsigned char*
       const std::int8_t* const base = rows.input + static_cast<std::size_t>(b) * image_size + channel_offset;
       const bool rows_in = iy >= 0 && iy + window_h < rows.in_h;
       const auto pixel_step = static_cast<std::size_t>(rows.stride_w) * static_cast<std::size_t>(rows.in_c);
-      QKERN_CONV_UNROLL
-      for (int m = 0; m < MR; ++m) {
-        const std::int32_t ix = ix0 + (m < row_count ? m : row_count - 1) * rows.stride_w;
-        origin[m] = {base, iy, ix};
-        const bool in = rows_in && ix >= 0 && ix + window_w < rows.in_w;
-        inside = inside && in;
-        window[m] = in ? base + (static_cast<std::size_t>(iy) * static_cast<std::size_t>(rows.in_w) +
-                                 static_cast<std::size_t>(ix)) *
-                                    static_cast<std::size_t>(rows.in_c)
-                       : zero_row;
+      const std::int32_t ix_last = ix0 + (row_count - 1) * rows.stride_w;
+      if (contiguous_runs && rows_in && ix0 >= 0 && ix_last + window_w < rows.in_w) {
+        // Every window inside, and only the contiguous path will read them (no origins needed).
+        const std::int8_t* const first = base + (static_cast<std::size_t>(iy) * static_cast<std::size_t>(rows.in_w) +
+                                                 static_cast<std::size_t>(ix0)) *
+                                                    static_cast<std::size_t>(rows.in_c);
+        QKERN_CONV_UNROLL
+        for (int m = 0; m < MR; ++m) window[m] = first + static_cast<std::size_t>(m < row_count ? m : row_count - 1) * pixel_step;
+      } else {
+        QKERN_CONV_UNROLL
+        for (int m = 0; m < MR; ++m) {
+          const std::int32_t ix = ix0 + (m < row_count ? m : row_count - 1) * rows.stride_w;
+          origin[m] = {base, iy, ix};
+          const bool in = rows_in && ix >= 0 && ix + window_w < rows.in_w;
+          inside = inside && in;
+          window[m] = in ? base + (static_cast<std::size_t>(iy) * static_cast<std::size_t>(rows.in_w) +
+                                   static_cast<std::size_t>(ix)) *
+                                      static_cast<std::size_t>(rows.in_c)
+                         : zero_row;
+        }
       }
       if (!inside && contiguous_runs) {
         const std::int32_t span = (row_count - 1) * rows.stride_w + rows.kernel_w;
