@@ -479,7 +479,8 @@ std::int32_t float_form_floor(std::int32_t acc, const qkern::float_step_form& fo
   const auto significand = static_cast<std::int64_t>(std::ldexp(mantissa, 24));
   const auto k = static_cast<std::int64_t>(std::ldexp(static_cast<double>(c), fraction_bits));
   const std::int64_t y = std::int64_t{acc} * significand + k;
-  const std::int64_t floor = y >= 0 ? y >> fraction_bits : -((-y + (std::int64_t{1} << fraction_bits) - 1) >> fraction_bits);
+  const std::int64_t unit = std::int64_t{1} << fraction_bits;
+  const std::int64_t floor = y >= 0 ? y >> fraction_bits : -((-y + unit - 1) >> fraction_bits);
   return static_cast<std::int32_t>(floor < INT32_MIN ? INT32_MIN : (floor > INT32_MAX ? INT32_MAX : floor));
 #endif
 }

@@ -222,7 +222,7 @@ inline std::ptrdiff_t padded_window(const ::qkern::detail::gemm_rows& rows, cons
   const auto pixel = static_cast<std::size_t>(rows.in_c);
   const std::size_t pitch = static_cast<std::size_t>(span) * pixel;
   if (pitch * static_cast<std::size_t>(kernel_h) > gemm_max_padded_window) return 0;
-  const std::int32_t first = ix0 < 0 ? -ix0 : 0;  // pixels of left padding
+  const std::int32_t first = ix0 >= 0 ? 0 : (-ix0 < span ? -ix0 : span);  // pixels of left padding
   const std::int32_t end = rows.in_w - ix0 < span ? rows.in_w - ix0 : span;  // past the last input pixel
   const auto fill = static_cast<unsigned char>(zero_point);
   for (std::int32_t fy = 0; fy < kernel_h; ++fy) {
@@ -301,7 +301,9 @@ void gemm_tile(const gemm_context& ctx, std::int32_t group, const unsigned char*
                                                  static_cast<std::size_t>(ix0)) *
                                                     static_cast<std::size_t>(rows.in_c);
         QKERN_CONV_UNROLL
-        for (int m = 0; m < MR; ++m) window[m] = first + static_cast<std::size_t>(m < row_count ? m : row_count - 1) * pixel_step;
+        for (int m = 0; m < MR; ++m) {
+          window[m] = first + static_cast<std::size_t>(m < row_count ? m : row_count - 1) * pixel_step;
+        }
       } else {
         QKERN_CONV_UNROLL
         for (int m = 0; m < MR; ++m) {
@@ -321,7 +323,9 @@ void gemm_tile(const gemm_context& ctx, std::int32_t group, const unsigned char*
             padded_window(rows, base, g.taps / rows.kernel_w, iy, ix0, span, zero_row[0], local);
         if (pitch != 0) {
           QKERN_CONV_UNROLL
-          for (int m = 0; m < MR; ++m) window[m] = local + static_cast<std::size_t>(m < row_count ? m : row_count - 1) * pixel_step;
+          for (int m = 0; m < MR; ++m) {
+            window[m] = local + static_cast<std::size_t>(m < row_count ? m : row_count - 1) * pixel_step;
+          }
           filter_row_pitch = pitch;
           inside = true;
         }
@@ -506,8 +510,7 @@ void gemm_tile(const gemm_context& ctx, std::int32_t group, const unsigned char*
             const __m512 c_nonnegative = _mm512_loadu_ps(h->float_constant_nonnegative + lane0);
             QKERN_CONV_UNROLL
             for (int m = 0; m < MR; ++m) {
-              y[m][v] = ::qkern::simd::detail::requantize_float_form_lanes(dot::finish(acc[m][v]) + bias_lanes, f, c_negative,
-                                                                   c_nonnegative);
+              y[m][v] = requantize_float_form_lanes(dot::finish(acc[m][v]) + bias_lanes, f, c_negative, c_nonnegative);
             }
             continue;
           }
