@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "qkern/kernels/conv.hpp"
+#include "support/float_step_model.hpp"
 
 #if !QKERN_SIMD
 #error "the conv SIMD tests need QKERN_SIMD"
@@ -465,22 +466,13 @@ struct float_form_tally {
 };
 
 std::int32_t float_form_floor(std::int32_t acc, const qkern::float_step_form& form) {
-  const float c = acc < 0 ? form.constant_negative : form.constant_nonnegative;
 #if XSIMD_WITH_AVX512BW
   const __m512i y = qkern::simd::detail::requantize_float_form_lanes(
       _mm512_set1_epi32(acc), _mm512_set1_ps(form.multiplier), _mm512_set1_ps(form.constant_negative),
       _mm512_set1_ps(form.constant_nonnegative));
-  (void)c;
   return _mm512_cvtsi512_si32(y);
 #else
-  int exponent = 0;
-  const float mantissa = std::frexp(form.multiplier, &exponent);  // f = mantissa 2^exponent, mantissa in [1/2, 1)
-  const int fraction_bits = 24 - exponent;
-  const auto significand = static_cast<std::int64_t>(std::ldexp(mantissa, 24));
-  const auto k = static_cast<std::int64_t>(std::ldexp(static_cast<double>(c), fraction_bits));
-  const std::int64_t y = std::int64_t{acc} * significand + k;
-  const std::int64_t unit = std::int64_t{1} << fraction_bits;
-  const std::int64_t floor = y >= 0 ? y >> fraction_bits : -((-y + unit - 1) >> fraction_bits);
+  const std::int64_t floor = qkern_test::float_step_model(form).floor(acc);
   return static_cast<std::int32_t>(floor < INT32_MIN ? INT32_MIN : (floor > INT32_MAX ? INT32_MAX : floor));
 #endif
 }

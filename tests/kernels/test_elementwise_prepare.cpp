@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "qkern/kernels/elementwise.hpp"
+#include "support/float_step_model.hpp"
 #include "support/property.hpp"
 #include "support/status_text.hpp"
 
@@ -282,19 +283,12 @@ TEST_CASE("requantize int8 and uint8 with equal scales and zero points 128 apart
 // give the scalar spec's output for every input pair, for either sign's constant.
 template <class Policy>
 std::string float_form_mismatch(const qkern::mul_params<std::int8_t, Policy>& p) {
-  const auto& f = p.float_output;
-  int exponent = 0;
-  const double mantissa = std::frexp(static_cast<double>(f.multiplier), &exponent);
-  const int s = 24 - exponent;
-  const auto significand = static_cast<std::int64_t>(std::ldexp(mantissa, 24));
-  const double k_negative = std::ldexp(static_cast<double>(f.constant_negative), s);
-  const double k_nonnegative = std::ldexp(static_cast<double>(f.constant_nonnegative), s);
-  if (k_negative != std::floor(k_negative) || k_nonnegative != std::floor(k_nonnegative)) return "constant below 2^-s";
+  const qkern_test::float_step_model model(p.float_output);
+  if (!model.exact()) return "constant below 2^-s";
   for (int x1 = -128; x1 < 128; ++x1) {
     for (int x2 = -128; x2 < 128; ++x2) {
       const std::int32_t product = (x1 + p.input1_offset) * (x2 + p.input2_offset);
-      const auto k = static_cast<std::int64_t>(product < 0 ? k_negative : k_nonnegative);
-      const std::int64_t y = (std::int64_t{product} * significand + k) >> s;
+      const std::int64_t y = model.floor(product);
       const std::int64_t clamped = y < p.output_activation_min   ? p.output_activation_min
                                    : y > p.output_activation_max ? p.output_activation_max
                                                                  : y;

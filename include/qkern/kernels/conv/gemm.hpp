@@ -56,6 +56,13 @@ inline row_origin origin_of(const gemm_rows& g, std::int32_t r, std::int32_t gro
   return {g.input + image + channel, oy * g.stride_h - g.pad_h, ox * g.stride_w - g.pad_w};
 }
 
+// Pixel (iy, ix), inside the input, of the image (batch and group applied) at `image`.
+inline const std::int8_t* pixel_pointer(const gemm_rows& g, const std::int8_t* image, std::int32_t iy,
+                                        std::int32_t ix) noexcept {
+  return image + (static_cast<std::size_t>(iy) * static_cast<std::size_t>(g.in_w) + static_cast<std::size_t>(ix)) *
+                     static_cast<std::size_t>(g.in_c);
+}
+
 // Where the tap at filter row fy, column fx of a row starts; `zero_row` where it is padding.
 inline const std::int8_t* tap_pointer_at(const gemm_rows& g, const row_origin& o, std::int32_t fy, std::int32_t fx,
                                          const std::int8_t* zero_row) noexcept {
@@ -63,8 +70,7 @@ inline const std::int8_t* tap_pointer_at(const gemm_rows& g, const row_origin& o
   const std::int32_t iy = o.iy + fy * g.dilation_h;
   const std::int32_t ix = o.ix + fx * g.dilation_w;
   if (iy < 0 || iy >= g.in_h || ix < 0 || ix >= g.in_w) return zero_row;
-  return o.base + (static_cast<std::size_t>(iy) * static_cast<std::size_t>(g.in_w) + static_cast<std::size_t>(ix)) *
-                      static_cast<std::size_t>(g.in_c);
+  return pixel_pointer(g, o.base, iy, ix);
 }
 
 // Where tap t = fy·kernel_w + fx of a row starts; `zero_row` where the tap is padding.

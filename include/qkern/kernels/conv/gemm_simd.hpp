@@ -232,9 +232,7 @@ inline std::ptrdiff_t padded_window(const ::qkern::detail::gemm_rows& rows, cons
       std::memset(dst, fill, pitch);
       continue;
     }
-    const std::int8_t* src = image + (static_cast<std::size_t>(y) * static_cast<std::size_t>(rows.in_w) +
-                                      static_cast<std::size_t>(ix0 + first)) *
-                                         pixel;
+    const std::int8_t* src = ::qkern::detail::pixel_pointer(rows, image, y, ix0 + first);
     std::memset(dst, fill, static_cast<std::size_t>(first) * pixel);
     std::memcpy(dst + static_cast<std::size_t>(first) * pixel, src, static_cast<std::size_t>(end - first) * pixel);
     std::memset(dst + static_cast<std::size_t>(end) * pixel, fill, static_cast<std::size_t>(span - end) * pixel);
@@ -262,7 +260,7 @@ void gemm_tile(const gemm_context& ctx, std::int32_t group, const unsigned char*
 
   // Where each row's window starts. Conv rows are walked from row0's position without division.
   ::qkern::detail::row_origin origin[MR];
-  const std::int8_t* window[MR];  // row's window origin, for rows whose window is inside the input
+  const std::int8_t* window[MR] = {};  // row's window origin, for rows whose window is inside the input
   bool inside = true;
   // Whole pixels of one group, no horizontal dilation: a filter row's taps are one contiguous
   // run from its window's origin, the next filter row `filter_row_pitch` bytes on.
@@ -293,17 +291,12 @@ void gemm_tile(const gemm_context& ctx, std::int32_t group, const unsigned char*
       const std::int32_t ix0 = ox * rows.stride_w - rows.pad_w;
       const std::int8_t* const base = rows.input + static_cast<std::size_t>(b) * image_size + channel_offset;
       const bool rows_in = iy >= 0 && iy + window_h < rows.in_h;
-      const auto pixel_step = static_cast<std::size_t>(rows.stride_w) * static_cast<std::size_t>(rows.in_c);
       const std::int32_t ix_last = ix0 + (row_count - 1) * rows.stride_w;
+      // Tiles that take the contiguous path: their windows are stride_w pixels apart from the
+      // first, in the input or in the padded copy (no origins needed).
+      const std::int8_t* first = nullptr;
       if (contiguous_runs && rows_in && ix0 >= 0 && ix_last + window_w < rows.in_w) {
-        // Every window inside, and only the contiguous path will read them (no origins needed).
-        const std::int8_t* const first = base + (static_cast<std::size_t>(iy) * static_cast<std::size_t>(rows.in_w) +
-                                                 static_cast<std::size_t>(ix0)) *
-                                                    static_cast<std::size_t>(rows.in_c);
-        QKERN_CONV_UNROLL
-        for (int m = 0; m < MR; ++m) {
-          window[m] = first + static_cast<std::size_t>(m < row_count ? m : row_count - 1) * pixel_step;
-        }
+        first = ::qkern::detail::pixel_pointer(rows, base, iy, ix0);
       } else {
         QKERN_CONV_UNROLL
         for (int m = 0; m < MR; ++m) {
@@ -311,23 +304,24 @@ void gemm_tile(const gemm_context& ctx, std::int32_t group, const unsigned char*
           origin[m] = {base, iy, ix};
           const bool in = rows_in && ix >= 0 && ix + window_w < rows.in_w;
           inside = inside && in;
-          window[m] = in ? base + (static_cast<std::size_t>(iy) * static_cast<std::size_t>(rows.in_w) +
-                                   static_cast<std::size_t>(ix)) *
-                                      static_cast<std::size_t>(rows.in_c)
-                         : zero_row;
+          window[m] = in ? ::qkern::detail::pixel_pointer(rows, base, iy, ix) : zero_row;
+        }
+        if (!inside && contiguous_runs) {
+          const std::int32_t span = (row_count - 1) * rows.stride_w + rows.kernel_w;
+          const std::ptrdiff_t pitch =
+              padded_window(rows, base, g.taps / rows.kernel_w, iy, ix0, span, zero_row[0], local);
+          if (pitch != 0) {
+            first = local;
+            filter_row_pitch = pitch;
+            inside = true;
+          }
         }
       }
-      if (!inside && contiguous_runs) {
-        const std::int32_t span = (row_count - 1) * rows.stride_w + rows.kernel_w;
-        const std::ptrdiff_t pitch =
-            padded_window(rows, base, g.taps / rows.kernel_w, iy, ix0, span, zero_row[0], local);
-        if (pitch != 0) {
-          QKERN_CONV_UNROLL
-          for (int m = 0; m < MR; ++m) {
-            window[m] = local + static_cast<std::size_t>(m < row_count ? m : row_count - 1) * pixel_step;
-          }
-          filter_row_pitch = pitch;
-          inside = true;
+      if (first != nullptr) {
+        const auto pixel_step = static_cast<std::size_t>(rows.stride_w) * static_cast<std::size_t>(rows.in_c);
+        QKERN_CONV_UNROLL
+        for (int m = 0; m < MR; ++m) {
+          window[m] = first + static_cast<std::size_t>(m < row_count ? m : row_count - 1) * pixel_step;
         }
       }
     }
@@ -338,10 +332,7 @@ void gemm_tile(const gemm_context& ctx, std::int32_t group, const unsigned char*
       origin[m] = {rows.input + static_cast<std::size_t>(b) * image_size + channel_offset, iy, ix};
       const bool in = iy >= 0 && iy + window_h < rows.in_h && ix >= 0 && ix + window_w < rows.in_w;
       inside = inside && in;
-      window[m] = in ? origin[m].base + (static_cast<std::size_t>(iy) * static_cast<std::size_t>(rows.in_w) +
-                                         static_cast<std::size_t>(ix)) *
-                                            static_cast<std::size_t>(rows.in_c)
-                     : zero_row;
+      window[m] = in ? ::qkern::detail::pixel_pointer(rows, origin[m].base, iy, ix) : zero_row;
       if (m + 1 < row_count && ++ox == rows.out_w) {
         ox = 0;
         if (++oy == rows.out_h) {
